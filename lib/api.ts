@@ -1,0 +1,132 @@
+import { type FinalAnswer, type PartAnswer, parseFinalAnswer, parsePartAnswer } from './answers';
+import { OFAuthApiError, PlanError, UploadExpiredError } from './errors';
+import { type HttpContext, type RequestBody, send } from './http';
+import type { ResolvedOptions } from './options';
+import { type PlanPart, type UploadSession, parseInitAnswer } from './plan';
+import { safePath } from './redact';
+
+/** Size of the slices a part is handed to the socket in: the granularity of progress. */
+const SLICE_BYTES = 1024 * 1024;
+
+/** Yields `data` in slices; `onSent(n)` runs once the first `n` bytes were taken by the socket. */
+function* slices(data: Uint8Array, onSent: (bytes: number) => void): Generator<Uint8Array> {
+  for (let offset = 0; offset < data.length; offset += SLICE_BYTES) {
+    const end = Math.min(offset + SLICE_BYTES, data.length);
+    yield data.subarray(offset, end);
+    onSent(end);
+  }
+}
+
+/** The OFAuth upload endpoints, spoken with this upload's credentials and retry rules. */
+export class UploadApi {
+  readonly #options: ResolvedOptions;
+  readonly #http: HttpContext;
+  readonly apiOrigin: string;
+
+  constructor(options: ResolvedOptions, http: HttpContext) {
+    this.#options = options;
+    this.#http = http;
+    this.apiOrigin = new URL(options.baseUrl).origin;
+  }
+
+  /** Credentials go only to the API's own origin: never to a presigned or foreign URL. */
+  isApiOrigin(url: string): boolean {
+    return new URL(url).origin === this.apiOrigin;
+  }
+
+  #auth(): Record<string, string> {
+    return { apiKey: this.#options.apiKey, 'x-connection-id': this.#options.connectionId };
+  }
+
+  #ctx(url: string, method: string, mediaUploadId: string) {
+    return { method, path: safePath(url), mediaUploadId, secrets: this.#http.secrets };
+  }
+
+  async init(): Promise<UploadSession> {
+    const { filename, size, contentType, vaultUpload, baseUrl } = this.#options;
+    const url = `${baseUrl}/v2/access/uploads/init`;
+    const answer = await send(
+      {
+        method: 'POST',
+        url,
+        headers: { ...this.#auth(), 'content-type': 'application/json' },
+        body: () => JSON.stringify({ filename, size, contentType, ...(vaultUpload ? { vaultUpload } : {}) }),
+        maxResponseBytes: 16 * 1024 * 1024,
+      },
+      this.#http,
+    );
+    let json: unknown;
+    try {
+      json = JSON.parse(answer.text);
+    } catch {
+      throw new PlanError([`init answered HTTP ${answer.status} with a body that is not JSON`]);
+    }
+    return parseInitAnswer(json, size, this.apiOrigin);
+  }
+
+  async putPart(
+    mediaUploadId: string,
+    part: PlanPart,
+    data: Uint8Array,
+    expiresAt: string,
+    onSent: (bytes: number) => void,
+  ): Promise<PartAnswer> {
+    const foreign = !this.isApiOrigin(part.uploadUrl);
+    const expiresAtMs = Date.parse(expiresAt);
+    const headers: Record<string, string> = foreign
+      ? // Presigned URLs sign their headers: anything beyond Content-Length may break them.
+        { 'content-length': String(data.length) }
+      : { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(data.length) };
+    try {
+      const answer = await send(
+        {
+          method: 'PUT',
+          url: part.uploadUrl,
+          headers,
+          body: () => slices(data, onSent),
+          beforeAttempt: () => {
+            if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
+          },
+        },
+        this.#http,
+      );
+      return parsePartAnswer(answer, { ...this.#ctx(part.uploadUrl, 'PUT', mediaUploadId), partNumber: part.partNumber, foreign });
+    } catch (error) {
+      // A session the server has let go of: say so rather than a bare 410/404.
+      if (error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs)) {
+        throw new UploadExpiredError(expiresAt, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** The plan-less single PUT: streams the whole body once; it finalizes by itself. */
+  async putWhole(mediaUploadId: string, body: RequestBody, canRetry: () => boolean): Promise<FinalAnswer> {
+    const url = `${this.#options.baseUrl}/v2/access/uploads/${encodeURIComponent(mediaUploadId)}`;
+    const answer = await send(
+      {
+        method: 'PUT',
+        url,
+        headers: { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(this.#options.size) },
+        body: () => body,
+        canRetry,
+      },
+      this.#http,
+    );
+    return parseFinalAnswer(answer, this.#ctx(url, 'PUT', mediaUploadId));
+  }
+
+  async complete(mediaUploadId: string, completeUrl: string | undefined): Promise<FinalAnswer> {
+    const url = completeUrl ?? `${this.#options.baseUrl}/v2/access/uploads/complete`;
+    const answer = await send(
+      {
+        method: 'POST',
+        url,
+        headers: { ...this.#auth(), 'content-type': 'application/json' },
+        body: () => JSON.stringify({ mediaUploadId }),
+      },
+      this.#http,
+    );
+    return parseFinalAnswer(answer, this.#ctx(url, 'POST', mediaUploadId));
+  }
+}

@@ -1,0 +1,29 @@
+import { applyBrands, brandFor, hasBrand, setErrorName } from './brand';
+
+/**
+ * A wrong option, thrown at construction before any request. It is a `TypeError` (what
+ * Node throws for bad arguments) and also an `OFAuthUploadError`, through the brand.
+ */
+export class InvalidOptionsError extends TypeError {
+  static readonly brand: symbol = brandFor('InvalidOptionsError');
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(value, this.brand);
+  }
+
+  readonly code = 'ERR_OFAUTH_INVALID_OPTIONS';
+  readonly issues: readonly string[];
+
+  constructor(issues: readonly string[]) {
+    super(`Invalid OFAuthUploadStream options: ${issues.join('; ')}`);
+    setErrorName(this, 'InvalidOptionsError');
+    this.issues = issues;
+    applyBrands(this);
+    // Also an OFAuthUploadError for `instanceof`, though it cannot inherit from it.
+    Object.defineProperty(this, brandFor('OFAuthUploadError'), { value: true, enumerable: false });
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, message: this.message, issues: this.issues };
+  }
+}

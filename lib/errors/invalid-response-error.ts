@@ -1,0 +1,23 @@
+import { brandFor, setErrorName } from './brand';
+import { OFAuthApiError, type OFAuthApiErrorDetails } from './ofauth-api-error';
+
+/**
+ * A 2xx answer whose body we cannot trust: not JSON, truncated, the wrong shape, or naming
+ * another upload or part. Never retried: the server claims success, so sending again could
+ * only hide the inconsistency.
+ */
+export class InvalidResponseError extends OFAuthApiError {
+  static override readonly brand: symbol = brandFor('InvalidResponseError');
+
+  readonly reason: string;
+
+  constructor(details: OFAuthApiErrorDetails, reason: string) {
+    super(
+      details,
+      `${details.method} ${details.path} answered HTTP ${details.status} with an invalid body: ${reason}`,
+      'ERR_OFAUTH_INVALID_RESPONSE',
+    );
+    setErrorName(this, 'InvalidResponseError');
+    this.reason = reason;
+  }
+}

@@ -1,0 +1,156 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { debuglog } from 'node:util';
+import { Agent, type Dispatcher, request } from 'undici';
+import { NetworkError, OFAuthApiError, TimeoutError } from './errors';
+import { bodyExcerpt, redactSecrets, safePath } from './redact';
+import { RETRYABLE_STATUSES, type RateGate, type RetryPolicy, backoffDelay, parseRetryAfter, sleep } from './retry';
+
+// NODE_DEBUG=ofauth-upload-stream prints one line per attempt: method, path (never the query),
+// status, timing. Headers are never logged.
+const debug = debuglog('ofauth-upload-stream');
+
+let sharedAgent: Agent | undefined;
+
+/**
+ * The package's own connection pool, shared by every upload in the process that brings no
+ * dispatcher. Not undici's global dispatcher: on Node 20 that slot may hold Node's bundled
+ * (older) undici, whose handler API differs.
+ */
+export function defaultDispatcher(): Dispatcher {
+  sharedAgent ??= new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
+  return sharedAgent;
+}
+
+export type RequestBody = string | Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+
+export interface HttpContext {
+  dispatcher: Dispatcher;
+  /** The upload's own signal: aborting it cancels the request and any backoff wait. */
+  signal: AbortSignal;
+  policy: RetryPolicy;
+  gate: RateGate;
+  /** Strings that must never appear in an error (the API key). */
+  secrets: readonly string[];
+  headersTimeout: number;
+  bodyTimeout: number;
+}
+
+export interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT';
+  url: string;
+  headers: Record<string, string>;
+  /** Called for each attempt, so a part's body is rebuilt from its buffer on every retry. */
+  body?: () => RequestBody;
+  /** Runs before each attempt; throwing stops the request (e.g. the session expired). */
+  beforeAttempt?: () => void;
+  /** False once a retry is impossible (a one-shot streamed body was already consumed). */
+  canRetry?: () => boolean;
+  /** The most response body kept, in bytes. */
+  maxResponseBytes?: number;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+  attempts: number;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+// Our own mistakes, not the network's: sending again cannot help.
+const FATAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_NOT_SUPPORTED']);
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** A copy of a transport error with only its name, code and redacted message. */
+function sanitizedCause(error: unknown, secrets: readonly string[]): Error {
+  const source = error instanceof Error ? error : new Error(String(error));
+  const copy = new Error(redactSecrets(source.message, secrets));
+  copy.name = source.name;
+  const code = errorCode(source);
+  if (code !== undefined) Object.assign(copy, { code });
+  return copy;
+}
+
+async function readText(body: Dispatcher.ResponseData['body'], max: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    const room = max - length;
+    if (chunk.length >= room) {
+      chunks.push(chunk.subarray(0, room));
+      length = max;
+      body.destroy();
+      break;
+    }
+    chunks.push(chunk);
+    length += chunk.length;
+  }
+  return Buffer.concat(chunks, length).toString('utf8');
+}
+
+/**
+ * Sends one API request with the retry rules: network errors and 408/429/5xx are retried with
+ * backoff (429 also holds every other request of the upload through the gate); any other
+ * non-2xx fails at once. Resolves with a 2xx answer; everything else is a typed error.
+ */
+export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAnswer> {
+  const { policy, signal } = ctx;
+  const path = safePath(spec.url);
+  const maxResponseBytes = spec.maxResponseBytes ?? 1024 * 1024;
+  for (let attempt = 1; ; attempt++) {
+    await ctx.gate.wait(signal);
+    spec.beforeAttempt?.();
+    const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
+    const started = Date.now();
+    let status: number;
+    let headers: IncomingHttpHeaders;
+    let text: string;
+    try {
+      const response = await request(spec.url, {
+        method: spec.method,
+        headers: spec.headers,
+        // undici sends (async) iterables as bodies, though its typings only list streams.
+        body: spec.body?.() as Dispatcher.RequestOptions['body'],
+        signal,
+        dispatcher: ctx.dispatcher,
+        headersTimeout: ctx.headersTimeout,
+        bodyTimeout: ctx.bodyTimeout,
+      });
+      status = response.statusCode;
+      headers = response.headers;
+      text = await readText(response.body, status >= 200 && status < 300 ? maxResponseBytes : 64 * 1024);
+    } catch (error) {
+      if (signal.aborted) throw signal.reason;
+      const code = errorCode(error);
+      const isTimeout = code !== undefined && TIMEOUT_CODES.has(code);
+      const reason = redactSecrets(error instanceof Error ? error.message : String(error), ctx.secrets);
+      debug('%s %s attempt %d failed after %dms: %s', spec.method, path, attempt, Date.now() - started, code ?? reason);
+      if (!(code !== undefined && FATAL_CODES.has(code)) && mayRetry()) {
+        await sleep(backoffDelay(attempt, policy), signal);
+        continue;
+      }
+      const details = { method: spec.method, path, attempts: attempt, reason, cause: sanitizedCause(error, ctx.secrets) };
+      throw isTimeout ? new TimeoutError(details) : new NetworkError(details);
+    }
+    debug('%s %s attempt %d -> %d in %dms', spec.method, path, attempt, status, Date.now() - started);
+    if (status >= 200 && status < 300) return { status, headers, text, attempts: attempt };
+
+    if (RETRYABLE_STATUSES.has(status) && mayRetry()) {
+      const wait = parseRetryAfter(headers['retry-after'], policy.retryAfterMax) ?? backoffDelay(attempt, policy);
+      if (status === 429) ctx.gate.closeFor(wait);
+      await sleep(wait, signal);
+      continue;
+    }
+    throw new OFAuthApiError({
+      status,
+      method: spec.method,
+      path,
+      bodyExcerpt: bodyExcerpt(text, ctx.secrets),
+      attempts: attempt,
+    });
+  }
+}

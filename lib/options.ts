@@ -1,0 +1,105 @@
+import type { Dispatcher } from 'undici';
+import { z } from 'zod';
+import { InvalidOptionsError } from './errors';
+
+export const DEFAULT_BASE_URL = 'https://api.ofauth.com';
+
+/** What `progress` events (and `onProgress`) carry. */
+export interface UploadProgress {
+  bytesUploaded: number;
+  totalBytes: number;
+  partsCompleted: number;
+  totalParts: number;
+}
+
+const positiveSafeInt = z
+  .number()
+  .int()
+  .positive()
+  .refine(Number.isSafeInteger, { message: 'expected a safe integer' });
+const millis = z.number().int().nonnegative().max(2_147_483_647);
+
+const isAbortSignal = (value: unknown): value is AbortSignal =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as AbortSignal).aborted === 'boolean' &&
+  typeof (value as AbortSignal).addEventListener === 'function';
+
+const isDispatcher = (value: unknown): value is Dispatcher =>
+  typeof value === 'object' && value !== null && typeof (value as Dispatcher).dispatch === 'function';
+
+const optionsSchema = z.strictObject({
+  apiKey: z.string().min(1),
+  connectionId: z.string().min(1),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
+    .default(DEFAULT_BASE_URL),
+  filename: z.string().min(1),
+  size: positiveSafeInt,
+  contentType: z.string().min(1),
+  vaultUpload: z
+    .strictObject({
+      mode: z.literal('message').optional(),
+      userId: z.string().min(1).nullable().optional(),
+    })
+    .optional(),
+  concurrency: z.number().int().min(1).max(64).default(4),
+  retries: z.number().int().min(0).max(100).default(5),
+  retryBaseDelay: millis.default(200),
+  retryMaxDelay: millis.default(10_000),
+  retryAfterMax: millis.default(60_000),
+  headersTimeout: millis.default(60_000),
+  bodyTimeout: millis.default(60_000),
+  highWaterMark: z.number().int().positive().optional(),
+  signal: z.custom<AbortSignal>(isAbortSignal, { error: 'expected an AbortSignal' }).optional(),
+  dispatcher: z
+    .custom<Dispatcher>(isDispatcher, { error: 'expected an undici Dispatcher (Agent, Pool, MockAgent…)' })
+    .optional(),
+  onProgress: z
+    .custom<(progress: UploadProgress) => void>((v) => typeof v === 'function', {
+      error: 'expected a function',
+    })
+    .optional(),
+});
+
+export type OFAuthUploadOptions = z.input<typeof optionsSchema>;
+export type ResolvedOptions = z.output<typeof optionsSchema>;
+
+/** Options that may be echoed in messages; the others are secrets or opaque objects. */
+const ECHOABLE = new Set(['baseUrl', 'size', 'concurrency', 'retries', 'filename', 'contentType',
+  'retryBaseDelay', 'retryMaxDelay', 'retryAfterMax', 'headersTimeout', 'bodyTimeout', 'highWaterMark']);
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null || value === undefined) {
+    return String(value);
+  }
+  return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
+}
+
+function issueText(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+  const name = issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  }
+  const top = String(issue.path[0] ?? '');
+  const value = issue.path.reduce<unknown>(
+    (v, key) => (typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[key as PropertyKey] : undefined),
+    input,
+  );
+  const got = value === undefined ? 'it is missing' : ECHOABLE.has(top) ? `got ${describe(value)}` : `got ${typeof value}`;
+  return `option "${name}": ${issue.message} (${got})`;
+}
+
+/** Validates options once, at the door: a wrong option throws before any request is made. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  if (typeof input !== 'object' || input === null) {
+    throw new InvalidOptionsError([`expected an options object, got ${describe(input)}`]);
+  }
+  const parsed = optionsSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new InvalidOptionsError(parsed.error.issues.map((i) => issueText(i, input as Record<string, unknown>)));
+  }
+  // A trailing slash would double up in `${baseUrl}/v2/...`.
+  return { ...parsed.data, baseUrl: parsed.data.baseUrl.replace(/\/+$/, '') };
+}

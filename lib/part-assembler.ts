@@ -1,0 +1,71 @@
+import type { BufferPool } from './buffer-pool';
+import { type PlanPart, partLength } from './plan';
+
+export interface FilledPart {
+  part: PlanPart;
+  /** Exactly the part's bytes: a view of `buffer`. */
+  data: Buffer;
+  /** The pooled buffer to release once the server acknowledged the part. */
+  buffer: Buffer;
+}
+
+/**
+ * Cuts incoming chunks, whatever their sizes, at the plan's byteRanges. Each byte is copied
+ * once, into a pooled part buffer; no view of the caller's chunk outlives `write`.
+ */
+export class PartAssembler {
+  readonly #parts: readonly PlanPart[];
+  readonly #pool: BufferPool;
+  readonly #onPart: (filled: FilledPart) => void;
+  #index = 0;
+  #current: Buffer | undefined;
+  #filled = 0;
+
+  constructor(parts: readonly PlanPart[], pool: BufferPool, onPart: (filled: FilledPart) => void) {
+    this.#parts = parts;
+    this.#pool = pool;
+    this.#onPart = onPart;
+  }
+
+  /** Parts handed out so far. */
+  get partsEmitted(): number {
+    return this.#index;
+  }
+
+  /**
+   * Copies `chunk` into part buffers. Returns undefined when done synchronously (the hot path:
+   * no promise per chunk), or a promise when it had to wait for a free buffer. The caller must
+   * not pass more bytes than the plan holds.
+   */
+  write(chunk: Uint8Array, signal: AbortSignal): Promise<void> | undefined {
+    let offset = 0;
+    while (offset < chunk.length) {
+      const part = this.#parts[this.#index];
+      if (part === undefined) throw new RangeError('more bytes than the plan holds');
+      if (this.#current === undefined) {
+        const buffer = this.#pool.tryAcquire();
+        if (buffer === undefined) return this.#writeAfterWait(chunk, offset, signal);
+        this.#current = buffer;
+        this.#filled = 0;
+      }
+      const length = partLength(part);
+      const n = Math.min(length - this.#filled, chunk.length - offset);
+      this.#current.set(chunk.subarray(offset, offset + n), this.#filled);
+      this.#filled += n;
+      offset += n;
+      if (this.#filled === length) {
+        const buffer = this.#current;
+        this.#current = undefined;
+        this.#index++;
+        this.#onPart({ part, data: buffer.subarray(0, length), buffer });
+      }
+    }
+    return undefined;
+  }
+
+  async #writeAfterWait(chunk: Uint8Array, offset: number, signal: AbortSignal): Promise<void> {
+    this.#current = await this.#pool.acquire(signal);
+    this.#filled = 0;
+    await this.write(chunk.subarray(offset), signal);
+  }
+}

@@ -1,0 +1,84 @@
+import type { FilledPart } from './part-assembler';
+
+export interface PartUploaderDeps<R> {
+  concurrency: number;
+  /** Sends one part (with its own retries); rejecting is fatal for the upload. */
+  send: (filled: FilledPart) => Promise<R>;
+  onDone: (filled: FilledPart, result: R) => void;
+  onError: (error: unknown) => void;
+}
+
+/**
+ * Keeps at most `concurrency` parts in flight. The queue never grows past one part: the buffer
+ * pool (concurrency + 1 buffers) stops the assembler before it could fill another.
+ */
+export class PartUploader<R> {
+  readonly #deps: PartUploaderDeps<R>;
+  readonly #queue: FilledPart[] = [];
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: { error: unknown } | undefined;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(deps: PartUploaderDeps<R>) {
+    this.#deps = deps;
+  }
+
+  get active(): number {
+    return this.#inFlight.size;
+  }
+
+  submit(filled: FilledPart): void {
+    this.#queue.push(filled);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (this.#failure === undefined && this.#inFlight.size < this.#deps.concurrency) {
+      const next = this.#queue.shift();
+      if (next === undefined) break;
+      const task: Promise<void> = this.#deps.send(next).then(
+        (result) => {
+          this.#inFlight.delete(task);
+          if (this.#failure !== undefined) return this.#settle();
+          this.#deps.onDone(next, result);
+          this.#pump();
+          this.#settle();
+        },
+        (error: unknown) => {
+          this.#inFlight.delete(task);
+          if (this.#failure === undefined) {
+            this.#failure = { error };
+            this.#deps.onError(error);
+          }
+          this.#settle();
+        },
+      );
+      this.#inFlight.add(task);
+    }
+  }
+
+  /** Nothing in flight, and nothing queued that could still start. */
+  #isIdle(): boolean {
+    return this.#inFlight.size === 0 && (this.#queue.length === 0 || this.#failure !== undefined);
+  }
+
+  #settle(): void {
+    if (!this.#isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves when every submitted part is acknowledged; rejects with the first part failure. */
+  async idle(): Promise<void> {
+    if (!this.#isIdle()) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+    if (this.#failure !== undefined) throw this.#failure.error;
+  }
+
+  /** Resolves once no request is in flight any more (used while tearing down). */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * A request body fed by the Writable: `push` resolves once the HTTP client has taken the chunk,
+ * so the source is paced by the socket and at most one chunk waits here. Used for the plan-less
+ * single PUT, where the whole file goes in one request and must never be buffered.
+ */
+export class PushBody implements AsyncIterable<Uint8Array> {
+  #pending: { chunk: Uint8Array; resolve: () => void; reject: (error: unknown) => void } | undefined;
+  #wakeConsumer: (() => void) | undefined;
+  #ended = false;
+  #failure: { error: unknown } | undefined;
+  #started = false;
+
+  /** True once any byte was taken: from then on the request cannot be sent again. */
+  get started(): boolean {
+    return this.#started;
+  }
+
+  push(chunk: Uint8Array): Promise<void> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure.error);
+    return new Promise<void>((resolve, reject) => {
+      this.#pending = { chunk, resolve, reject };
+      this.#wake();
+    });
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#wake();
+  }
+
+  fail(error: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = { error };
+    this.#pending?.reject(error);
+    this.#pending = undefined;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const wake = this.#wakeConsumer;
+    this.#wakeConsumer = undefined;
+    wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+    for (;;) {
+      if (this.#failure !== undefined) throw this.#failure.error;
+      const pending = this.#pending;
+      if (pending !== undefined) {
+        this.#pending = undefined;
+        this.#started = true;
+        try {
+          yield pending.chunk;
+        } finally {
+          // Resumed (taken by the socket) or returned early (request over): either way the
+          // writer may go on; a failed request reaches the stream through its own promise.
+          pending.resolve();
+        }
+        continue;
+      }
+      if (this.#ended) return;
+      await new Promise<void>((resolve) => {
+        this.#wakeConsumer = resolve;
+      });
+    }
+  }
+}

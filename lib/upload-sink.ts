@@ -1,0 +1,23 @@
+import type { VaultMedia } from './answers';
+
+export interface PartReceipt {
+  partNumber: number;
+  etag?: string;
+}
+
+/** What a finished upload leaves: `mediaUploadId` goes in posts and messages, `media.id` is the vault id. */
+export interface UploadResult {
+  mediaUploadId: string;
+  media?: VaultMedia;
+  parts: PartReceipt[];
+}
+
+/** Where the stream's bytes go once init has told us how: parts of a plan, or one plan-less PUT. */
+export interface UploadSink {
+  /** Takes a chunk; undefined when it was taken synchronously, else a promise for when it was. */
+  write(chunk: Buffer): Promise<void> | undefined;
+  /** All bytes were written: wait for the server to have them, finalize, and describe the result. */
+  finish(): Promise<UploadResult>;
+  /** Resolves once no request of this upload is in flight any more. */
+  settled(): Promise<void>;
+}

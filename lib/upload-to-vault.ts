@@ -1,0 +1,19 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { OFAuthUploadOptions } from './options';
+import type { UploadResult } from './upload-sink';
+import { OFAuthUploadStream } from './upload-stream';
+
+export type UploadSource = NodeJS.ReadableStream | Readable | AsyncIterable<Uint8Array | string> | Iterable<Uint8Array> | Uint8Array;
+
+/**
+ * Uploads `source` and resolves with the finalized result: the one-call form of
+ * `pipeline(source, new OFAuthUploadStream(options))`. A Buffer or Uint8Array is sent as is.
+ */
+export async function uploadToVault(source: UploadSource, options: OFAuthUploadOptions): Promise<UploadResult> {
+  const upload = new OFAuthUploadStream(options);
+  const readable = source instanceof Uint8Array ? Readable.from([source], { objectMode: false }) : source;
+  await pipeline(readable as NodeJS.ReadableStream, upload);
+  if (upload.result === undefined) throw new Error('internal: the upload finished without a result');
+  return upload.result;
+}

@@ -1,0 +1,85 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import {
+  AbortError,
+  InvalidOptionsError,
+  InvalidResponseError,
+  NetworkError,
+  OFAuthApiError,
+  OFAuthUploadError,
+  PlanError,
+  SizeMismatchError,
+  TimeoutError,
+  UploadExpiredError,
+} from '../lib/errors';
+
+const api = { status: 400, method: 'PUT', path: '/v2/x', bodyExcerpt: 'bad', attempts: 1 };
+
+describe('the error family', () => {
+  it('every error has a stable code, its own name, and extends OFAuthUploadError', () => {
+    const cases: Array<[OFAuthUploadError, string, string]> = [
+      [new OFAuthApiError(api), 'OFAuthApiError', 'ERR_OFAUTH_API'],
+      [new InvalidResponseError({ ...api, status: 200 }, 'not JSON'), 'InvalidResponseError', 'ERR_OFAUTH_INVALID_RESPONSE'],
+      [new PlanError(['gap']), 'PlanError', 'ERR_OFAUTH_PLAN'],
+      [new SizeMismatchError(10, 11), 'SizeMismatchError', 'ERR_OFAUTH_SIZE_MISMATCH'],
+      [new UploadExpiredError('2020-01-01T00:00:00Z'), 'UploadExpiredError', 'ERR_OFAUTH_UPLOAD_EXPIRED'],
+      [new NetworkError({ method: 'PUT', path: '/x', attempts: 6, reason: 'reset' }), 'NetworkError', 'ERR_OFAUTH_NETWORK'],
+      [new TimeoutError({ method: 'PUT', path: '/x', attempts: 6, reason: 'headers' }), 'TimeoutError', 'ERR_OFAUTH_TIMEOUT'],
+    ];
+    for (const [error, name, code] of cases) {
+      expect(error).toBeInstanceOf(OFAuthUploadError);
+      expect(error).toBeInstanceOf(Error);
+      expect(error.name).toBe(name);
+      expect(error.code).toBe(code);
+      expect(String(error)).toContain(name);
+    }
+  });
+
+  it('subclass checks are precise', () => {
+    expect(new PlanError(['x'])).not.toBeInstanceOf(OFAuthApiError);
+    expect(new InvalidResponseError({ ...api, status: 200 }, 'x')).toBeInstanceOf(OFAuthApiError);
+    expect(new TimeoutError({ method: 'PUT', path: '/x', attempts: 1, reason: 'r' })).toBeInstanceOf(NetworkError);
+    expect(new NetworkError({ method: 'PUT', path: '/x', attempts: 1, reason: 'r' })).not.toBeInstanceOf(TimeoutError);
+    expect(new Error('plain')).not.toBeInstanceOf(OFAuthUploadError);
+    expect(null).not.toBeInstanceOf(OFAuthUploadError);
+  });
+
+  it('instanceof holds for an error made by another copy of the classes (brands, not prototypes)', () => {
+    // A structurally foreign object carrying the registry brand, as the other build's instances do.
+    const foreign = Object.create(Error.prototype) as Error;
+    Object.defineProperty(foreign, Symbol.for('ofauth-upload-stream.error.OFAuthUploadError'), { value: true });
+    Object.defineProperty(foreign, Symbol.for('ofauth-upload-stream.error.PlanError'), { value: true });
+    expect(foreign).toBeInstanceOf(OFAuthUploadError);
+    expect(foreign).toBeInstanceOf(PlanError);
+    expect(foreign).not.toBeInstanceOf(SizeMismatchError);
+  });
+
+  it('InvalidOptionsError is a TypeError and an OFAuthUploadError', () => {
+    const error = new InvalidOptionsError(['option "size": too small']);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toBeInstanceOf(OFAuthUploadError);
+    expect(error.code).toBe('ERR_OFAUTH_INVALID_OPTIONS');
+    expect(error.message).toContain('option "size"');
+  });
+
+  it('AbortError is not an OFAuthUploadError and keeps the signal reason as cause', () => {
+    const reason = new Error('user cancelled');
+    const error = new AbortError('aborted', { cause: reason });
+    expect(error.name).toBe('AbortError');
+    expect(error.code).toBe('ABORT_ERR');
+    expect(error.cause).toBe(reason);
+    expect(error).not.toBeInstanceOf(OFAuthUploadError);
+  });
+
+  it('serializes to plain JSON with its details and no brands', () => {
+    const error = new SizeMismatchError(10, 4);
+    expect(JSON.parse(JSON.stringify(error))).toEqual({
+      name: 'SizeMismatchError',
+      code: 'ERR_OFAUTH_SIZE_MISMATCH',
+      message: error.message,
+      expected: 10,
+      received: 4,
+    });
+    expect(inspect(error)).not.toContain('Symbol(');
+  });
+});

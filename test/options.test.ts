@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionsError } from '../lib/errors';
+import { resolveOptions } from '../lib/options';
+
+const base = { apiKey: 'sk_secret_123', connectionId: 'conn_1', filename: 'a.mp4', size: 10, contentType: 'video/mp4' };
+
+function reject(input: unknown): InvalidOptionsError {
+  try {
+    resolveOptions(input);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidOptionsError);
+    expect(error).toBeInstanceOf(TypeError);
+    return error as InvalidOptionsError;
+  }
+  throw new Error('expected InvalidOptionsError');
+}
+
+describe('resolveOptions', () => {
+  it('fills the defaults', () => {
+    const o = resolveOptions(base);
+    expect(o.baseUrl).toBe('https://api.ofauth.com');
+    expect(o.concurrency).toBe(4);
+    expect(o.retries).toBe(5);
+  });
+
+  it('strips a trailing slash from baseUrl', () => {
+    expect(resolveOptions({ ...base, baseUrl: 'http://127.0.0.1:9/' }).baseUrl).toBe('http://127.0.0.1:9');
+  });
+
+  it('names the option, what was expected and what came', () => {
+    expect(reject({ ...base, concurrency: 0 }).message).toMatch(/option "concurrency": .*>=1.*got 0/);
+    expect(reject({ ...base, size: 1.5 }).message).toMatch(/option "size".*got 1.5/);
+    expect(reject({ ...base, size: -1 }).message).toMatch(/option "size"/);
+    expect(reject({ ...base, size: undefined }).message).toMatch(/option "size".*missing/);
+    expect(reject({ ...base, baseUrl: 'ftp://x' }).message).toMatch(/option "baseUrl".*http/);
+    expect(reject({ ...base, concurency: 2 }).message).toMatch(/unknown option "concurency"/);
+    expect(reject({ ...base, vaultUpload: { mode: 'post' } }).message).toMatch(/vaultUpload.mode/);
+    expect(reject({ ...base, signal: {} }).message).toMatch(/option "signal": expected an AbortSignal/);
+    expect(reject(null).message).toMatch(/options object/);
+  });
+
+  it('never echoes the API key or the connection id', () => {
+    const error = reject({ ...base, apiKey: 12345678, connectionId: ['x'] });
+    expect(error.message).toMatch(/option "apiKey": .*got number/);
+    expect(error.message).not.toContain('12345678');
+    const empty = reject({ ...base, size: 0, apiKey: 'sk_secret_123' });
+    expect(empty.message).not.toContain('sk_secret_123');
+  });
+});

@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Two cores: two workers. Unhandled errors fail the run (vitest's default, kept on purpose).
+    maxWorkers: 2,
+    dangerouslyIgnoreUnhandledErrors: false,
+  },
+});
