@@ -21,15 +21,23 @@ export interface OFAuthUploadStreamEvents {
 
 type Listener<K extends keyof OFAuthUploadStreamEvents> = (...args: OFAuthUploadStreamEvents[K]) => void;
 
-// Typed events on top of Writable's own.
+// Typed events on top of Writable's own (which keep their Node typings through the fallbacks).
+type AnyListener = (...args: never[]) => void;
 export interface OFAuthUploadStream {
   on<K extends keyof OFAuthUploadStreamEvents>(event: K, listener: Listener<K>): this;
+  on(event: string | symbol, listener: AnyListener): this;
   once<K extends keyof OFAuthUploadStreamEvents>(event: K, listener: Listener<K>): this;
+  once(event: string | symbol, listener: AnyListener): this;
   off<K extends keyof OFAuthUploadStreamEvents>(event: K, listener: Listener<K>): this;
+  off(event: string | symbol, listener: AnyListener): this;
   addListener<K extends keyof OFAuthUploadStreamEvents>(event: K, listener: Listener<K>): this;
+  addListener(event: string | symbol, listener: AnyListener): this;
   prependListener<K extends keyof OFAuthUploadStreamEvents>(event: K, listener: Listener<K>): this;
+  prependListener(event: string | symbol, listener: AnyListener): this;
   removeListener<K extends keyof OFAuthUploadStreamEvents>(event: K, listener: Listener<K>): this;
+  removeListener(event: string | symbol, listener: AnyListener): this;
   emit<K extends keyof OFAuthUploadStreamEvents>(event: K, ...args: OFAuthUploadStreamEvents[K]): boolean;
+  emit(event: string | symbol, ...args: unknown[]): boolean;
 }
 
 /**

@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+
+export const KiB = 1024;
+export const MiB = 1024 * 1024;
+
+/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+export function bytes(size: number, seed = 1): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export function randomData(size: number): Buffer {
+  return randomBytes(size);
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * A pull-based source over `data`, in chunks of `chunkSize` (or sizes from a function). Each
+ * chunk is a fresh copy, and `pulled` counts the bytes handed out, to check backpressure.
+ */
+export function source(data: Buffer, chunkSize: number | ((i: number) => number)): Readable & { pulled: number } {
+  let offset = 0;
+  let i = 0;
+  const stream = new Readable({
+    highWaterMark: typeof chunkSize === 'number' ? chunkSize : 16 * KiB,
+    read() {
+      if (offset >= data.length) {
+        this.push(null);
+        return;
+      }
+      const n = Math.max(1, typeof chunkSize === 'number' ? chunkSize : chunkSize(i++));
+      const chunk = Buffer.from(data.subarray(offset, offset + n));
+      offset += chunk.length;
+      (stream as Readable & { pulled: number }).pulled = offset;
+      this.push(chunk);
+    },
+  }) as Readable & { pulled: number };
+  stream.pulled = 0;
+  return stream;
+}
+
+/** A source that yields `data` then fails with `error`. */
+export function failingSource(data: Buffer, error: Error): Readable {
+  return Readable.from(
+    (async function* () {
+      if (data.length > 0) yield data;
+      await new Promise((r) => setTimeout(r, 20));
+      throw error;
+    })(),
+    { objectMode: false },
+  );
+}
+
+/** Milliseconds `promise` takes to settle, and how. */
+export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; error?: unknown; value?: T }> {
+  const started = Date.now();
+  try {
+    const value = await promise;
+    return { ms: Date.now() - started, value };
+  } catch (error) {
+    return { ms: Date.now() - started, error };
+  }
+}
+
+export const fastRetry = { retryBaseDelay: 5, retryMaxDelay: 20 } as const;

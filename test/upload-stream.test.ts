@@ -1,0 +1,502 @@
+import { getEventListeners } from 'node:events';
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { inspect } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
+import {
+  InvalidOptionsError,
+  InvalidResponseError,
+  OFAuthApiError,
+  OFAuthUploadError,
+  OFAuthUploadStream,
+  PlanError,
+  SizeMismatchError,
+  UploadExpiredError,
+  uploadToVault,
+  type OFAuthUploadOptions,
+  type UploadProgress,
+} from '../lib/index';
+import { KiB, MiB, bytes, failingSource, fastRetry, sha256, source, timed } from './helpers';
+
+const API_KEY = 'sk_live_SECRET_never_shown_42';
+let emu: Emulator | undefined;
+
+async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  emu = await startEmulator({ apiKey: API_KEY, partSize: 64 * KiB, ...options });
+  return emu;
+}
+
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+function options(e: Emulator, size: number, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions {
+  return {
+    apiKey: API_KEY,
+    connectionId: 'conn_test',
+    baseUrl: e.url,
+    filename: 'clip.mp4',
+    contentType: 'video/mp4',
+    size,
+    ...fastRetry,
+    ...extra,
+  };
+}
+
+const partPuts = (e: Emulator) => e.requests.filter((r) => r.route === 'part' || r.route === 'single');
+const completes = (e: Emulator) => e.requests.filter((r) => r.route === 'complete');
+
+describe('round trips', () => {
+  const P = 64 * KiB;
+  const sizes = [1, P - 1, P, P + 1, 3 * P, 3 * P + 7];
+  const chunkings: Array<[string, number]> = [['1000-byte', 1000], ['odd 64KiB+3', P + 3], ['whole', 4 * P]];
+
+  for (const size of sizes) {
+    for (const [label, chunk] of chunkings) {
+      it(`${size} bytes in ${label} chunks arrive intact`, async () => {
+        const e = await emulator({ mode: 'multipart' });
+        const data = bytes(size, size);
+        const upload = new OFAuthUploadStream(options(e, size));
+        await pipeline(source(data, chunk), upload);
+        const result = upload.result!;
+        expect(result.mediaUploadId).toMatch(/^upload:/);
+        expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+        expect(result.parts.map((p) => p.partNumber)).toEqual(Array.from({ length: Math.ceil(size / P) }, (_, i) => i + 1));
+        expect(result.parts.every((p) => typeof p.etag === 'string')).toBe(true);
+        expect(result.media?.id).toBeTruthy();
+        expect(completes(e)).toHaveLength(1);
+      });
+    }
+  }
+
+  it('1-byte chunks across part boundaries', async () => {
+    const e = await emulator({ partSize: 1000 });
+    const data = bytes(2501, 9);
+    const upload = new OFAuthUploadStream(options(e, data.length));
+    await pipeline(source(data, 1), upload);
+    expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
+  });
+
+  it('single mode: the part answer finalizes, complete is not called', async () => {
+    const e = await emulator({ mode: 'single' });
+    const data = bytes(200 * KiB, 3);
+    const sessions: unknown[] = [];
+    const upload = new OFAuthUploadStream(options(e, data.length));
+    upload.on('session', (s) => sessions.push(s));
+    await pipeline(source(data, 16 * KiB), upload);
+    expect(sessions).toHaveLength(1);
+    expect(completes(e)).toHaveLength(0);
+    expect(upload.result?.media?.id).toBeTruthy();
+    expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
+  });
+
+  it('plan-less mode: one streamed PUT with Content-Length, no complete', async () => {
+    const e = await emulator({ mode: 'planless' });
+    const data = bytes(3 * MiB + 5, 4);
+    const upload = new OFAuthUploadStream(options(e, data.length));
+    await pipeline(source(data, 64 * KiB), upload);
+    expect(upload.session).toEqual({ kind: 'planless', mediaUploadId: upload.result!.mediaUploadId });
+    expect(partPuts(e)).toHaveLength(1);
+    expect(completes(e)).toHaveLength(0);
+    expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
+  });
+
+  it('uploadToVault takes a Buffer and returns the result', async () => {
+    const e = await emulator();
+    const data = bytes(100 * KiB, 5);
+    const result = await uploadToVault(data, options(e, data.length));
+    expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+  });
+
+  it('sends the init body the API expects, with vaultUpload', async () => {
+    const e = await emulator();
+    const data = bytes(10, 1);
+    await uploadToVault(data, options(e, 10, { vaultUpload: { mode: 'message', userId: 'u_1' } }));
+    const init = e.requests.find((r) => r.route === 'init')!;
+    expect(init.status).toBe(200);
+    expect(init.headers['x-connection-id']).toBe('conn_test');
+    expect(init.headers['apikey']).toBe('[REDACTED]');
+  });
+});
+
+describe('concurrency and memory', () => {
+  it('never has more than `concurrency` parts in flight, and uses them', async () => {
+    const e = await emulator({ partSize: 32 * KiB, faults: [{ route: 'part', action: { type: 'delay', ms: 30 } }] });
+    const data = bytes(20 * 32 * KiB, 6);
+    await uploadToVault(source(data, 16 * KiB), options(e, data.length, { concurrency: 3 }));
+    expect(e.stats.maxConcurrentPuts).toBe(3);
+  });
+
+  it('bytes taken but not acknowledged stay within (concurrency + 1) × partSize + highWaterMark under a slow server', async () => {
+    const partSize = 256 * KiB;
+    const concurrency = 2;
+    const chunk = 16 * KiB;
+    const e = await emulator({ partSize, faults: [{ route: 'part', action: { type: 'slowRead', bytesPerSecond: 8 * MiB } }] });
+    const data = bytes(16 * partSize, 7);
+    const src = source(data, chunk);
+    const upload = new OFAuthUploadStream(options(e, data.length, { concurrency }));
+    let acknowledged = 0;
+    let worst = 0;
+    upload.on('part', () => {
+      acknowledged += partSize;
+    });
+    const timer = setInterval(() => {
+      worst = Math.max(worst, src.pulled - acknowledged);
+    }, 2);
+    // Sample on every pull too: the moment the source hands out bytes is the moment that matters.
+    src.on('data', () => {
+      worst = Math.max(worst, src.pulled - acknowledged);
+    });
+    await pipeline(src, upload);
+    clearInterval(timer);
+    const bound = (concurrency + 1) * partSize + upload.writableHighWaterMark + chunk /* the readable's own buffer */;
+    expect(worst).toBeGreaterThan(concurrency * partSize); // the pipe really was full
+    expect(worst).toBeLessThanOrEqual(bound);
+    expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
+  });
+});
+
+describe('retries', () => {
+  it('recovers from 500, 502, 503, a socket reset mid-body and a 429 with Retry-After', async () => {
+    const e = await emulator({
+      faults: [
+        { route: 'init', nth: 1, action: { type: 'status', status: 502 } },
+        { route: 'part', partNumber: 1, nth: 1, action: { type: 'status', status: 500 } },
+        { route: 'part', partNumber: 2, nth: 1, action: { type: 'reset', afterBytes: 10_000 } },
+        { route: 'part', partNumber: 3, nth: 1, action: { type: 'status', status: 429, retryAfter: 1 } },
+        { route: 'complete', nth: 1, action: { type: 'status', status: 503 } },
+      ],
+    });
+    const data = bytes(5 * 64 * KiB, 8);
+    const result = await uploadToVault(source(data, 64 * KiB), options(e, data.length));
+    expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+    expect(e.stats.faultsInjected).toBe(5);
+  });
+
+  it('a 429 slows the whole upload: no request starts before Retry-After has passed', async () => {
+    const e = await emulator({
+      partSize: 16 * KiB,
+      faults: [{ route: 'part', partNumber: 1, nth: 1, action: { type: 'status', status: 429, retryAfter: 1 } }],
+    });
+    const data = bytes(8 * 16 * KiB, 10);
+    await uploadToVault(source(data, 16 * KiB), options(e, data.length, { concurrency: 1 }));
+    const limited = e.requests.find((r) => r.status === 429)!;
+    const later = e.requests.filter((r) => r.id > limited.id);
+    expect(later.length).toBeGreaterThan(0);
+    for (const r of later) expect(r.startedAt - limited.endedAt!).toBeGreaterThanOrEqual(900);
+  });
+
+  it('a 4xx other than 408/429 fails at once with status, method and path', async () => {
+    const e = await emulator({ faults: [{ route: 'part', partNumber: 2, action: { type: 'status', status: 403, body: '{"error":"forbidden"}' } }] });
+    const data = bytes(3 * 64 * KiB, 11);
+    const { error } = await timed(uploadToVault(source(data, 64 * KiB), options(e, data.length)));
+    expect(error).toBeInstanceOf(OFAuthApiError);
+    const apiError = error as OFAuthApiError;
+    expect(apiError.code).toBe('ERR_OFAUTH_API');
+    expect(apiError.status).toBe(403);
+    expect(apiError.method).toBe('PUT');
+    expect(apiError.path).toMatch(/\/parts\/2$/);
+    expect(apiError.bodyExcerpt).toContain('forbidden');
+    expect(apiError.attempts).toBe(1);
+    expect(e.requests.filter((r) => r.route === 'part' && r.partNumber === 2)).toHaveLength(1);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('gives up after `retries` and reports the last status', async () => {
+    const e = await emulator({ mode: 'multipart', faults: [{ route: 'part', partNumber: 1, action: { type: 'status', status: 503 } }] });
+    const data = bytes(1000, 12);
+    const { error } = await timed(uploadToVault(data, options(e, data.length, { retries: 2 })));
+    expect(error).toBeInstanceOf(OFAuthApiError);
+    expect((error as OFAuthApiError).status).toBe(503);
+    expect((error as OFAuthApiError).attempts).toBe(3);
+    expect(e.requests.filter((r) => r.route === 'part')).toHaveLength(3);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('a 401 from init is not retried and opens nothing', async () => {
+    const e = await emulator();
+    const data = bytes(1000, 13);
+    const { error } = await timed(uploadToVault(data, { ...options(e, data.length), apiKey: 'wrong-key' }));
+    expect(error).toBeInstanceOf(OFAuthApiError);
+    expect((error as OFAuthApiError).status).toBe(401);
+    expect(e.requests).toHaveLength(1);
+  });
+});
+
+describe('plans and answers', () => {
+  const malformed: Array<[string, (plan: Record<string, unknown> & { parts: Array<Record<string, unknown>> }) => unknown]> = [
+    ['a gap between parts', (p) => ({ ...p, parts: p.parts.map((x, i) => (i === 1 ? { ...x, byteRange: { start: 65_537, end: 131_071 } } : x)) })],
+    ['wrong totalParts', (p) => ({ ...p, totalParts: 7 })],
+    ['shuffled parts', (p) => ({ ...p, parts: [...p.parts].reverse() })],
+    ['a missing field', ({ expiresAt: _e, ...p }) => p],
+    ['a string partSize', (p) => ({ ...p, partSize: '65536' })],
+    ['an HTML page', () => '<html>oops</html>'],
+  ];
+  for (const [label, transform] of malformed) {
+    it(`rejects a plan with ${label} before sending any byte`, async () => {
+      const e = await emulator({ planTransform: (plan) => transform(plan as never) });
+      const data = bytes(3 * 64 * KiB, 14);
+      const { error } = await timed(uploadToVault(source(data, 64 * KiB), options(e, data.length)));
+      expect(error).toBeInstanceOf(PlanError);
+      expect((error as PlanError).code).toBe('ERR_OFAUTH_PLAN');
+      expect(partPuts(e)).toHaveLength(0);
+      expect(completes(e)).toHaveLength(0);
+    });
+  }
+
+  it('a part answer naming another upload is an InvalidResponseError, and nothing is finalized', async () => {
+    const e = await emulator({ faults: [{ route: 'part', partNumber: 1, action: { type: 'mutate', fn: (a) => ({ ...a, mediaUploadId: 'upload:other' }) } }] });
+    const data = bytes(2 * 64 * KiB, 15);
+    const upload = new OFAuthUploadStream(options(e, data.length));
+    let finished = false;
+    upload.on('finish', () => (finished = true));
+    const { error } = await timed(pipeline(source(data, 64 * KiB), upload));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(finished).toBe(false);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('an HTML answer to complete is an InvalidResponseError, never finish', async () => {
+    const e = await emulator({ faults: [{ route: 'complete', action: { type: 'body', body: '<html>ok</html>', contentType: 'text/html' } }] });
+    const data = bytes(2 * 64 * KiB, 16);
+    const upload = new OFAuthUploadStream(options(e, data.length));
+    let finished = false;
+    upload.on('finish', () => (finished = true));
+    const { error } = await timed(pipeline(source(data, 64 * KiB), upload));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(finished).toBe(false);
+    expect(upload.result).toBeUndefined();
+  });
+
+  it('an expired plan fails with UploadExpiredError before any part', async () => {
+    const e = await emulator({ expiresInMs: -1000 });
+    const data = bytes(2 * 64 * KiB, 17);
+    const { error } = await timed(uploadToVault(source(data, 64 * KiB), options(e, data.length)));
+    expect(error).toBeInstanceOf(UploadExpiredError);
+    expect((error as UploadExpiredError).code).toBe('ERR_OFAUTH_UPLOAD_EXPIRED');
+    expect(partPuts(e)).toHaveLength(0);
+  });
+});
+
+describe('sizes', () => {
+  it('more bytes than size: SizeMismatchError at once, nothing past size sent, no complete', async () => {
+    const e = await emulator();
+    const data = bytes(3 * 64 * KiB, 18);
+    const { error } = await timed(uploadToVault(source(data, 64 * KiB), options(e, 2 * 64 * KiB - 100)));
+    expect(error).toBeInstanceOf(SizeMismatchError);
+    expect((error as SizeMismatchError).expected).toBe(2 * 64 * KiB - 100);
+    const sent = partPuts(e).reduce((n, r) => n + r.bytesReceived, 0);
+    expect(sent).toBeLessThanOrEqual(2 * 64 * KiB - 100);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('fewer bytes than size: SizeMismatchError at the end, no complete', async () => {
+    const e = await emulator();
+    const data = bytes(2 * 64 * KiB, 19);
+    const { error } = await timed(uploadToVault(source(data, 64 * KiB), options(e, 3 * 64 * KiB)));
+    expect(error).toBeInstanceOf(SizeMismatchError);
+    expect((error as SizeMismatchError).received).toBe(2 * 64 * KiB);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('an empty source fails without opening a session', async () => {
+    const e = await emulator();
+    const { error, ms } = await timed(uploadToVault(Readable.from([], { objectMode: false }), options(e, 10)));
+    expect(error).toBeInstanceOf(SizeMismatchError);
+    expect(ms).toBeLessThan(1000);
+    expect(e.requests).toHaveLength(0);
+  });
+
+  it('a source that fails before producing data opens no session', async () => {
+    const e = await emulator();
+    const boom = new Error('disk on fire');
+    const { error } = await timed(uploadToVault(failingSource(Buffer.alloc(0), boom), options(e, 10)));
+    expect(error).toBe(boom);
+    expect(e.requests).toHaveLength(0);
+  });
+});
+
+describe('abort, destroy and source failures', () => {
+  it('signal abort mid-upload cancels in-flight parts, never completes, rejects with AbortError within a second', async () => {
+    const e = await emulator({ faults: [{ route: 'part', partNumber: 2, action: { type: 'hang' } }] });
+    const data = bytes(4 * 64 * KiB, 20);
+    const controller = new AbortController();
+    const upload = new OFAuthUploadStream(options(e, data.length, { signal: controller.signal }));
+    upload.once('part', () => setTimeout(() => controller.abort(), 50));
+    const { error, ms } = await timed(pipeline(source(data, 64 * KiB), upload));
+    expect((error as Error).name).toBe('AbortError');
+    expect(error).not.toBeInstanceOf(OFAuthUploadError);
+    expect(ms).toBeLessThan(3000);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('aborting while the source is paused by backpressure settles promptly', async () => {
+    const e = await emulator({ faults: [{ route: 'part', action: { type: 'hang' } }] });
+    const data = bytes(10 * 64 * KiB, 21);
+    const controller = new AbortController();
+    const src = source(data, 16 * KiB);
+    const upload = new OFAuthUploadStream(options(e, data.length, { signal: controller.signal, concurrency: 2 }));
+    const settled = timed(pipeline(src, upload));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(src.pulled).toBeLessThan(data.length); // really paused
+    const started = Date.now();
+    controller.abort();
+    const { error } = await settled;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((error as Error).name).toBe('AbortError');
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('aborting during a retry backoff wait settles promptly', async () => {
+    const e = await emulator({ mode: 'multipart', faults: [{ route: 'part', action: { type: 'status', status: 503, retryAfter: 30 } }] });
+    const data = bytes(1000, 22);
+    const controller = new AbortController();
+    const pending = timed(uploadToVault(data, options(e, data.length, { signal: controller.signal, retryAfterMax: 60_000 })));
+    await new Promise((r) => setTimeout(r, 200));
+    const started = Date.now();
+    controller.abort();
+    const { error } = await pending;
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect((error as Error).name).toBe('AbortError');
+  });
+
+  it('destroy(err) cancels the upload and pipeline rejects with err', async () => {
+    const e = await emulator({ faults: [{ route: 'part', partNumber: 2, action: { type: 'hang' } }] });
+    const data = bytes(4 * 64 * KiB, 23);
+    const upload = new OFAuthUploadStream(options(e, data.length));
+    const mine = new Error('changed my mind');
+    upload.once('part', () => upload.destroy(mine));
+    const { error, ms } = await timed(pipeline(source(data, 64 * KiB), upload));
+    expect(error).toBe(mine);
+    expect(ms).toBeLessThan(3000);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('a source that errors mid-stream rejects with its error and never completes', async () => {
+    const e = await emulator();
+    const boom = new Error('upstream reset');
+    const { error } = await timed(uploadToVault(failingSource(bytes(100 * KiB, 24), boom), options(e, 300 * KiB)));
+    expect(error).toBe(boom);
+    expect(e.requests.filter((r) => r.route === 'init')).toHaveLength(1);
+    expect(completes(e)).toHaveLength(0);
+  });
+
+  it('an already-aborted signal fails before any request', async () => {
+    const e = await emulator();
+    const { error } = await timed(uploadToVault(bytes(10, 1), options(e, 10, { signal: AbortSignal.abort() })));
+    expect((error as Error).name).toBe('AbortError');
+    expect(e.requests).toHaveLength(0);
+  });
+
+  it('removes its listener from a shared signal once each upload settles', async () => {
+    const e = await emulator();
+    const controller = new AbortController();
+    for (let i = 0; i < 15; i++) {
+      await uploadToVault(bytes(100, i + 1), options(e, 100, { signal: controller.signal }));
+    }
+    await timed(uploadToVault(bytes(100, 1), options(e, 200, { signal: controller.signal })));
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+});
+
+describe('progress', () => {
+  it('is reported during a part, monotonic, and ends at size even after a retried part', async () => {
+    const partSize = 4 * MiB;
+    const e = await emulator({ partSize, faults: [{ route: 'part', partNumber: 1, nth: 1, action: { type: 'reset', afterBytes: 3 * MiB } }] });
+    const data = bytes(2 * partSize + 123, 25);
+    const events: UploadProgress[] = [];
+    const upload = new OFAuthUploadStream(options(e, data.length, { concurrency: 1 }));
+    upload.on('progress', (p) => events.push(p));
+    await pipeline(source(data, 64 * KiB), upload);
+    const midPart = events.filter((p) => p.partsCompleted === 0 && p.bytesUploaded > 0);
+    expect(midPart.length).toBeGreaterThanOrEqual(2);
+    for (let i = 1; i < events.length; i++) {
+      expect(events[i]!.bytesUploaded).toBeGreaterThanOrEqual(events[i - 1]!.bytesUploaded);
+    }
+    expect(Math.max(...events.map((p) => p.bytesUploaded))).toBe(data.length);
+    expect(events.at(-1)).toEqual({ bytesUploaded: data.length, totalBytes: data.length, partsCompleted: 3, totalParts: 3 });
+  });
+});
+
+describe('secrets', () => {
+  it('never sends the key to a foreign-origin uploadUrl, and sends it to the API', async () => {
+    const e = await emulator({ foreignOrigin: true });
+    const data = bytes(3 * 64 * KiB, 26);
+    const result = await uploadToVault(source(data, 64 * KiB), options(e, data.length));
+    expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+    expect(e.stats.authViolations).toBe(0);
+    const foreign = e.requests.filter((r) => r.server === 'foreign');
+    expect(foreign).toHaveLength(3);
+    for (const r of foreign) {
+      expect(Object.keys(r.headers)).not.toContain('apikey');
+      expect(Object.keys(r.headers)).not.toContain('x-connection-id');
+      expect(Object.keys(r.headers)).not.toContain('content-type');
+    }
+  });
+
+  it('the key appears in no error message, stack, cause, JSON or inspect output, even when the server echoes it', async () => {
+    const echo = `{"error":"bad key ${API_KEY}"}`;
+    const e = await emulator({ mode: 'multipart', faults: [{ route: 'part', action: { type: 'status', status: 400, body: echo } }] });
+    const data = bytes(1000, 27);
+    const { error } = await timed(uploadToVault(data, options(e, data.length)));
+    expect(error).toBeInstanceOf(OFAuthApiError);
+    const texts = [String(error), (error as Error).stack ?? '', JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })];
+    for (const text of texts) expect(text).not.toContain(API_KEY);
+    expect((error as OFAuthApiError).bodyExcerpt).toContain('[REDACTED]');
+  });
+
+  it('errors for foreign URLs lose the query string (the signature is a credential)', async () => {
+    const e = await emulator({ mode: 'multipart', foreignOrigin: true, faults: [{ route: 'part', action: { type: 'status', status: 400 } }] });
+    const data = bytes(1000, 28);
+    const { error } = await timed(uploadToVault(data, options(e, data.length)));
+    expect(error).toBeInstanceOf(OFAuthApiError);
+    expect((error as Error).message).not.toMatch(/Signature|\?/);
+  });
+});
+
+describe('options', () => {
+  it('a wrong option throws a TypeError naming it, before any request', async () => {
+    const e = await emulator();
+    expect(() => new OFAuthUploadStream({ ...options(e, 10), concurrency: 0 })).toThrow(InvalidOptionsError);
+    expect(() => new OFAuthUploadStream({ ...options(e, 10), size: 0 })).toThrow(/option "size"/);
+    expect(() => new OFAuthUploadStream({ ...options(e, 10), size: -5 })).toThrow(TypeError);
+    expect(e.requests).toHaveLength(0);
+  });
+});
+
+describe('a memfs file as the source', () => {
+  it('uploads a file read with createReadStream', async () => {
+    const { Volume } = await import('memfs');
+    const vol = Volume.fromJSON({});
+    const data = bytes(300 * KiB + 17, 29);
+    vol.writeFileSync('/clip.mp4', data);
+    const size = vol.statSync('/clip.mp4').size as number;
+    const e = await emulator();
+    const upload = new OFAuthUploadStream(options(e, size));
+    await pipeline(vol.createReadStream('/clip.mp4') as unknown as Readable, upload);
+    expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
+  });
+});
+
+describe('Writable contract', () => {
+  it('finish fires only after complete answered, and result is set before it', async () => {
+    const e = await emulator({ faults: [{ route: 'complete', action: { type: 'delay', ms: 150 } }] });
+    const data = bytes(2 * 64 * KiB, 30);
+    const upload = new OFAuthUploadStream(options(e, data.length));
+    let resultAtFinish: unknown;
+    let completeEndedBeforeFinish = false;
+    upload.on('finish', () => {
+      resultAtFinish = upload.result;
+      completeEndedBeforeFinish = completes(e).some((r) => r.status === 200);
+    });
+    await pipeline(source(data, 64 * KiB), upload);
+    expect(resultAtFinish).toBeDefined();
+    expect(completeEndedBeforeFinish).toBe(true);
+  });
+
+  it('is a real Writable', () => {
+    expect(OFAuthUploadStream.prototype).toBeInstanceOf(Writable);
+  });
+});
