@@ -5,7 +5,7 @@ export default defineConfig([
     entry: { index: 'lib/index.ts', emulator: 'lib/emulator/index.ts' },
     format: ['esm', 'cjs'],
     dts: true,
-    clean: true,
+    clean: false,
     sourcemap: true,
     target: 'node20',
     platform: 'node',

@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// Builds dist/ when it is missing or older than any source file, so `npm test`, `npm start` and
+// `npm run bench` work on a fresh clone without a separate build step.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const outputs = ['dist/index.js', 'dist/index.cjs', 'dist/emulator.js', 'dist/emulator.cjs', 'dist/cli.js'];
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const sources = Math.max(
+  newestSource(join(root, 'lib')),
+  ...['package.json', 'tsup.config.ts'].map((f) => statSync(join(root, f)).mtimeMs),
+);
+const stale = outputs.some((f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs < sources);
+if (stale) {
+  process.stderr.write('Building dist/ (sources changed)…\n');
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
+  execFileSync(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js')], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
