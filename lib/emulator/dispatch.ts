@@ -1,0 +1,101 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { fail } from './answer';
+import { consumeBody } from './body';
+import type { EmulatorState, Handler, RequestContext } from './context';
+import { handleCheck } from './handle-check';
+import { handleComplete } from './handle-complete';
+import { handleInit } from './handle-init';
+import { handlePart } from './handle-part';
+import { handleSingle } from './handle-single';
+import { drainBody, respond, respondRaw } from './respond';
+import { classify, type ServerKind } from './router';
+import type { FaultAction, RouteName } from './types';
+
+const HANDLERS: Record<Exclude<RouteName, 'unknown'>, Handler> = {
+  init: handleInit,
+  part: handlePart,
+  single: handleSingle,
+  complete: handleComplete,
+  check: handleCheck,
+};
+
+/** Entry point of every request on both servers: record it, pick a fault, run the handler, answer. */
+export function dispatch(state: EmulatorState, server: ServerKind, req: IncomingMessage, res: ServerResponse): void {
+  const match = classify(server, req.method ?? '', req.url ?? '/');
+  const record = state.recorder.begin(req, server, match);
+  if (match.route === 'part' || match.route === 'single') res.once('close', state.recorder.putStarted());
+  res.once('close', () => {
+    record.endedAt = Date.now();
+  });
+  const ctx: RequestContext = { state, server, req, res, match, record, body: { lifecycle: state.lifecycle, record } };
+  run(ctx).catch((error: unknown) => {
+    record.error = `emulator error: ${error instanceof Error ? error.message : String(error)}`;
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    void respond(ctx, fail(500, 'emulator internal error'), undefined).catch(() => res.destroy());
+  });
+}
+
+async function run(ctx: RequestContext): Promise<void> {
+  const { state, match, record } = ctx;
+  const contentLength = Number(ctx.req.headers['content-length'] ?? 0);
+  const picked = state.faults.pick({
+    route: match.route,
+    ...(match.partNumber === undefined ? {} : { partNumber: match.partNumber }),
+    contentLength: Number.isSafeInteger(contentLength) ? contentLength : 0,
+  });
+  if (picked) {
+    record.fault = picked.label;
+    state.recorder.stats.faultsInjected += 1;
+  }
+  const action = picked?.action;
+  if (action && (await preHandle(ctx, action)) === 'answered') return;
+
+  if (match.route === 'unknown') {
+    await respond(ctx, fail(404, 'not found'), undefined);
+    return;
+  }
+  const answer = await HANDLERS[match.route](ctx);
+  // No answer: the client left mid-body and whatever it sent was dropped.
+  if (answer) await respond(ctx, answer, action);
+}
+
+/**
+ * Faults that act before the handler. 'answered' means the request is dealt with and the handler
+ * must not run, which is how status/reset/hang faults guarantee that nothing gets stored.
+ */
+async function preHandle(ctx: RequestContext, action: FaultAction): Promise<'answered' | 'continue'> {
+  const { lifecycle } = ctx.state;
+  switch (action.type) {
+    case 'status': {
+      const headers: Record<string, string> = {};
+      if (action.retryAfter !== undefined) headers['retry-after'] = String(action.retryAfter);
+      const text = action.body ?? JSON.stringify({ error: `injected fault: status ${action.status}` });
+      const contentType = action.contentType ?? (action.body === undefined ? 'application/json; charset=utf-8' : 'application/json');
+      await respondRaw(ctx, { status: action.status, contentType, text, headers });
+      return 'answered';
+    }
+    case 'reset': {
+      const afterBytes = action.afterBytes ?? 0;
+      if (afterBytes > 0) await consumeBody(ctx.req, () => undefined, { ...ctx.body, stopAfter: afterBytes });
+      ctx.record.error ??= 'connection reset by fault';
+      ctx.req.socket.destroy();
+      return 'answered';
+    }
+    case 'hang':
+      await drainBody(ctx);
+      await lifecycle.whenClosed();
+      return 'answered';
+    case 'delay':
+      return (await lifecycle.sleep(action.ms)) ? 'continue' : 'answered';
+    case 'slowRead':
+      ctx.body.bytesPerSecond = action.bytesPerSecond;
+      return 'continue';
+    case 'stallBody':
+    case 'body':
+    case 'mutate':
+      return 'continue';
+  }
+}

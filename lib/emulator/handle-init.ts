@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { fail, ok } from './answer';
+import { checkApiAuth } from './auth';
+import { readJson } from './body';
+import type { Handler } from './context';
+import { makePlan } from './plan-maker';
+import { describeIssues } from './schema-error';
+
+// The seed OpenAPI schema of init, with `size` tightened to what a byte count can be.
+const initBody = z.object({
+  filename: z.string().min(1),
+  size: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  contentType: z.string().min(1),
+  vaultUpload: z
+    .object({
+      mode: z.literal('message').optional(),
+      userId: z.string().min(1).nullable().optional(),
+    })
+    .optional(),
+});
+
+export const handleInit: Handler = async (ctx) => {
+  const { options, store, signer, urls } = ctx.state;
+  const denied = checkApiAuth(ctx.req.headers, options.apiKey, options.connectionId);
+  if (denied) return denied;
+  const body = await readJson(ctx.req, ctx.body);
+  if (!body.ok) return body.answer;
+  const parsed = initBody.safeParse(body.value);
+  if (!parsed.success) return fail(400, `invalid init body: ${describeIssues(parsed.error)}`);
+  const { filename, size, contentType } = parsed.data;
+
+  const mediaUploadId = `upload:${randomUUID()}`;
+  const expiresAtMs = Date.now() + options.expiresInMs;
+  const foreign = urls.foreign;
+  const made = makePlan({
+    mediaUploadId,
+    size,
+    mode: options.mode,
+    partSize: options.partSize,
+    apiUrl: urls.api,
+    expiresAtMs,
+    ...(foreign === undefined
+      ? {}
+      : { partUrl: (id: string, n: number) => foreign + signer.sign(`/upload/${encodeURIComponent(id)}/parts/${n}`, expiresAtMs) }),
+  });
+  store.create({
+    id: mediaUploadId,
+    filename,
+    contentType,
+    size,
+    uploadType: made.uploadType,
+    ranges: made.ranges,
+    expiresAtMs,
+    keepBytes: options.keepBytes,
+    hashing: options.hashing,
+    meter: ctx.state.recorder,
+  });
+  ctx.record.mediaUploadId = mediaUploadId;
+  if (!made.plan) return ok({ mediaUploadId });
+  const plan = made.plan;
+  return ok(options.planTransform ? options.planTransform(plan, { size }) : plan);
+};

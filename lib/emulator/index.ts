@@ -1,0 +1,28 @@
+// Public entry of `ofauth-upload-stream/emulator`: a strict local OFAuth upload server.
+export { startEmulator } from './server';
+export { DEFAULT_EMULATOR_API_KEY, DEFAULT_PART_SIZE } from './options';
+export { partRanges } from './plan-maker';
+export type {
+  ByteRange,
+  Emulator,
+  EmulatorHashing,
+  EmulatorMode,
+  EmulatorOptions,
+  EmulatorStats,
+  FaultAction,
+  FaultRoute,
+  FaultRule,
+  InitPlan,
+  MediaObject,
+  MediaType,
+  PlanContext,
+  PlanPart,
+  PlanlessInit,
+  RandomFaultKind,
+  RandomFaults,
+  RequestRecord,
+  RouteName,
+  StoredMedia,
+  StoredPart,
+  UploadType,
+} from './types';

@@ -1,0 +1,62 @@
+import type { EmulatorHashing, EmulatorMode, EmulatorOptions, FaultRule, InitPlan, PlanContext, RandomFaults } from './types';
+
+export const DEFAULT_EMULATOR_API_KEY = 'emulator-test-key';
+export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
+export const DEFAULT_EXPIRES_IN_MS = 3_600_000;
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  apiKey: string;
+  connectionId: string | undefined;
+  partSize: number;
+  mode: EmulatorMode;
+  foreignOrigin: boolean;
+  keepBytes: boolean;
+  hashing: EmulatorHashing;
+  expiresInMs: number;
+  planTransform: ((plan: InitPlan, ctx: PlanContext) => unknown) | undefined;
+  faults: FaultRule[];
+  randomFaults: RandomFaults | undefined;
+  latencyMs: number;
+}
+
+const MODES: readonly EmulatorMode[] = ['auto', 'single', 'multipart', 'planless'];
+const HASHING: readonly EmulatorHashing[] = ['full', 'sha256', 'none'];
+
+// Misconfiguration must fail at start, loudly, rather than as a confusing protocol answer later.
+export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
+  const resolved: ResolvedOptions = {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 0,
+    apiKey: options.apiKey ?? DEFAULT_EMULATOR_API_KEY,
+    connectionId: options.connectionId,
+    partSize: options.partSize ?? DEFAULT_PART_SIZE,
+    mode: options.mode ?? 'auto',
+    foreignOrigin: options.foreignOrigin ?? false,
+    keepBytes: options.keepBytes ?? false,
+    hashing: options.hashing ?? 'full',
+    expiresInMs: options.expiresInMs ?? DEFAULT_EXPIRES_IN_MS,
+    planTransform: options.planTransform,
+    faults: options.faults ?? [],
+    randomFaults: options.randomFaults,
+    latencyMs: options.latencyMs ?? 0,
+  };
+  if (!Number.isSafeInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
+    throw new TypeError(`emulator: port must be an integer 0..65535, got ${String(options.port)}`);
+  }
+  if (resolved.apiKey.length === 0) throw new TypeError('emulator: apiKey must be non-empty');
+  if (resolved.connectionId !== undefined && resolved.connectionId.length === 0) {
+    throw new TypeError('emulator: connectionId, when set, must be non-empty');
+  }
+  if (!Number.isSafeInteger(resolved.partSize) || resolved.partSize <= 0) {
+    throw new TypeError(`emulator: partSize must be a positive integer, got ${String(options.partSize)}`);
+  }
+  if (!HASHING.includes(resolved.hashing)) throw new TypeError(`emulator: unknown hashing ${String(options.hashing)}`);
+  if (!MODES.includes(resolved.mode)) throw new TypeError(`emulator: unknown mode ${String(options.mode)}`);
+  if (!Number.isFinite(resolved.expiresInMs)) throw new TypeError('emulator: expiresInMs must be finite');
+  if (!Number.isFinite(resolved.latencyMs) || resolved.latencyMs < 0) {
+    throw new TypeError('emulator: latencyMs must be >= 0');
+  }
+  return resolved;
+}

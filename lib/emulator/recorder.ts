@@ -1,0 +1,98 @@
+import type { IncomingMessage } from 'node:http';
+import type { HeldBytesMeter } from './ordered-hasher';
+import type { RouteMatch, ServerKind } from './router';
+import type { EmulatorStats, RequestRecord } from './types';
+
+const REDACTED = '[REDACTED]';
+const SECRET_HEADERS = new Set(['apikey', 'authorization', 'proxy-authorization', 'cookie']);
+
+function zeroStats(): EmulatorStats {
+  return {
+    initCalls: 0,
+    partPuts: 0,
+    singlePuts: 0,
+    completeCalls: 0,
+    checkCalls: 0,
+    activePuts: 0,
+    maxConcurrentPuts: 0,
+    faultsInjected: 0,
+    authViolations: 0,
+    heldBytes: 0,
+    maxHeldBytes: 0,
+  };
+}
+
+/** The emulator's observable side: the request log and the counters, mutated in place. */
+export class Recorder implements HeldBytesMeter {
+  readonly requests: RequestRecord[] = [];
+  readonly stats: EmulatorStats = zeroStats();
+  private nextId = 1;
+
+  constructor(private readonly apiKey: string) {}
+
+  begin(req: IncomingMessage, server: ServerKind, match: RouteMatch): RequestRecord {
+    const record: RequestRecord = {
+      id: this.nextId,
+      server,
+      method: req.method ?? '',
+      path: match.path,
+      route: match.route,
+      status: 0,
+      bytesReceived: 0,
+      startedAt: Date.now(),
+      headers: this.redactHeaders(req),
+    };
+    this.nextId += 1;
+    if (match.partNumber !== undefined) record.partNumber = match.partNumber;
+    if (match.mediaUploadId !== undefined) record.mediaUploadId = match.mediaUploadId;
+    this.requests.push(record);
+    const stats = this.stats;
+    if (match.route === 'init') stats.initCalls += 1;
+    else if (match.route === 'part') stats.partPuts += 1;
+    else if (match.route === 'single') stats.singlePuts += 1;
+    else if (match.route === 'complete') stats.completeCalls += 1;
+    else if (match.route === 'check') stats.checkCalls += 1;
+    return record;
+  }
+
+  /** Counts a PUT as active until the returned function is called (idempotent). */
+  putStarted(): () => void {
+    const stats = this.stats;
+    stats.activePuts += 1;
+    stats.maxConcurrentPuts = Math.max(stats.maxConcurrentPuts, stats.activePuts);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      stats.activePuts -= 1;
+    };
+  }
+
+  hold(bytes: number): void {
+    this.stats.heldBytes += bytes;
+    this.stats.maxHeldBytes = Math.max(this.stats.maxHeldBytes, this.stats.heldBytes);
+  }
+
+  release(bytes: number): void {
+    this.stats.heldBytes -= bytes;
+  }
+
+  reset(): void {
+    this.requests.length = 0;
+    this.nextId = 1;
+    // Requests still in flight will release their PUT slot and held bytes later; keep those
+    // gauges so they return to zero instead of going negative.
+    const { activePuts, heldBytes } = this.stats;
+    Object.assign(this.stats, zeroStats(), { activePuts, maxConcurrentPuts: activePuts, heldBytes, maxHeldBytes: heldBytes });
+  }
+
+  private redactHeaders(req: IncomingMessage): Record<string, string> {
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      const text = Array.isArray(value) ? value.join(', ') : value;
+      headers[name] = SECRET_HEADERS.has(name) ? REDACTED : text.split(this.apiKey).join(REDACTED);
+    }
+    return headers;
+  }
+}

@@ -1,0 +1,236 @@
+// Public types of the emulator. Kept apart from the implementation so users' tests can
+// import them without pulling the server in, and so the shapes read as the contract.
+
+export type UploadType = 'single' | 'multipart';
+
+/** `end` is INCLUSIVE, as in the OFAuth plan. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface PlanPart {
+  partNumber: number;
+  uploadUrl: string;
+  byteRange: ByteRange;
+}
+
+/** The answer of `POST /v2/access/uploads/init` in the plan-giving modes. */
+export interface InitPlan {
+  mediaUploadId: string;
+  uploadType: UploadType;
+  totalParts: number;
+  partSize: number;
+  expiresAt: string;
+  parts: PlanPart[];
+  completeUrl: string;
+}
+
+/** The answer of init in 'planless' mode (the newer API generation). */
+export interface PlanlessInit {
+  mediaUploadId: string;
+}
+
+export type EmulatorMode = 'auto' | 'single' | 'multipart' | 'planless';
+
+/**
+ * What the emulator hashes as bytes arrive:
+ * - 'full' (default): part etags are the md5 of the part, and the whole media's sha256 is kept.
+ * - 'sha256': sha256 of the whole media, but part etags come from a constant-size sample
+ *   (md5 of the first 64 KiB, the last chunk and the length): roughly doubles throughput.
+ * - 'none': sampled etags and no whole-media hash (`sha256` stays undefined, nothing is ever held
+ *   for ordering): for benchmarks where the emulator must not be the bottleneck.
+ */
+export type EmulatorHashing = 'full' | 'sha256' | 'none';
+
+export type RouteName = 'init' | 'part' | 'single' | 'complete' | 'check' | 'unknown';
+
+/** 'any' matches every known route (init, part, single, complete, check), never 'unknown'. */
+export type FaultRoute = Exclude<RouteName, 'unknown'> | 'any';
+
+export type FaultAction =
+  /** Drain the body, store nothing, answer this status. Default body: JSON `{ error }`. */
+  | { type: 'status'; status: number; retryAfter?: number | string; body?: string; contentType?: string }
+  /** Read `afterBytes` of the body (default 0), then destroy the socket. Nothing is stored. */
+  | { type: 'reset'; afterBytes?: number }
+  /** Wait, then handle normally. */
+  | { type: 'delay'; ms: number }
+  /** Throttle reading the body to this rate, then handle normally. */
+  | { type: 'slowRead'; bytesPerSecond: number }
+  /** Drain the body, store nothing, never answer (the socket is destroyed by `close()`). */
+  | { type: 'hang' }
+  /** Handle normally (the part IS stored), send headers and half of the JSON body, then stall. */
+  | { type: 'stallBody' }
+  /** Handle normally (the part IS stored), answer this raw body instead. Default status 200, content type application/json. */
+  | { type: 'body'; status?: number; body: string; contentType?: string }
+  /** Handle normally, answer `fn(normal answer)` as JSON with the normal status and headers. */
+  | { type: 'mutate'; fn: (answer: Record<string, unknown>) => unknown };
+
+export interface FaultRule {
+  /** Default 'any'. */
+  route?: FaultRoute;
+  /** Only part PUTs with this part number match (a rule with partNumber never matches other routes). */
+  partNumber?: number;
+  /**
+   * 1-based index (or indices) among the requests this rule matches by route/partNumber.
+   * Every matching request advances the rule's counter, whether or not the rule or another one fires.
+   * Omitted: every matching request is eligible.
+   */
+  nth?: number | number[];
+  /** Maximum number of times this rule fires. Omitted: unlimited (bounded only by `nth`). */
+  times?: number;
+  action: FaultAction;
+}
+
+export type RandomFaultKind = '500' | '502' | '503' | '429' | 'reset' | 'delay' | 'slowRead';
+
+export interface RandomFaults {
+  seed: number;
+  /** Probability (0..1) that a matching request gets a fault. */
+  rate: number;
+  /** Default: every known route. */
+  routes?: FaultRoute[];
+  /** Default: all kinds. */
+  kinds?: RandomFaultKind[];
+  /** Sent as Retry-After on random 429 and 503 answers when set. */
+  retryAfterSeconds?: number;
+  /** Upper bound of random delays, and the time a random slowRead spreads the body over. Default 100. */
+  maxDelayMs?: number;
+}
+
+export type MediaType = 'photo' | 'video' | 'gif' | 'audio';
+
+export interface MediaObject {
+  id: string;
+  type: MediaType;
+  isReady: boolean;
+  hasError: boolean;
+  createdAt: string;
+  files: { full: { url: string; width?: number; height?: number; size: number } };
+}
+
+export interface StoredPart {
+  partNumber: number;
+  /** Quoted md5 hex (of a sample unless hashing is 'full'), as sent to the client. */
+  etag: string;
+  size: number;
+}
+
+/** A snapshot of one upload session, finalized or not. */
+export interface StoredMedia {
+  mediaUploadId: string;
+  filename: string;
+  contentType: string;
+  /** 'planless' sessions have no parts table: only the single-part PUT finalizes them. */
+  uploadType: UploadType | 'planless';
+  size: number;
+  expiresAt: string;
+  /** Parts accepted so far, by part number. */
+  parts: StoredPart[];
+  completed: boolean;
+  /** The media object answered to the client; set once finalized. */
+  media?: MediaObject;
+  /** sha256 hex of the whole media, in byte order; set once finalized (unless hashing is 'none'). */
+  sha256?: string;
+  /** The finalized bytes, only with `keepBytes`. */
+  bytes?: Buffer;
+}
+
+export interface RequestRecord {
+  /** 1-based arrival index. */
+  id: number;
+  /** Which server received it: the API origin or the foreign (presigned) part server. */
+  server: 'api' | 'foreign';
+  method: string;
+  /** Path as received, without the query string. */
+  path: string;
+  route: RouteName;
+  partNumber?: number;
+  mediaUploadId?: string;
+  /** Status sent; 0 while pending and when no answer was sent (reset, hang, client gone). */
+  status: number;
+  bytesReceived: number;
+  /** Label of the injected fault, e.g. 'status:503', 'random:reset@1024'. */
+  fault?: string;
+  /** Set when the request body ended short or the handler threw. */
+  error?: string;
+  /** Epoch milliseconds. */
+  startedAt: number;
+  endedAt?: number;
+  /** Lower-cased names; apiKey/authorization values and any occurrence of the key are '[REDACTED]'. */
+  headers: Record<string, string>;
+}
+
+export interface EmulatorStats {
+  initCalls: number;
+  partPuts: number;
+  singlePuts: number;
+  completeCalls: number;
+  checkCalls: number;
+  activePuts: number;
+  maxConcurrentPuts: number;
+  faultsInjected: number;
+  /** apiKey / x-connection-id headers received by the foreign part server. */
+  authViolations: number;
+  /** Part bytes held right now for in-order hashing (out-of-order or not-yet-next parts). */
+  heldBytes: number;
+  maxHeldBytes: number;
+}
+
+export interface PlanContext {
+  size: number;
+}
+
+export interface EmulatorOptions {
+  /** Default '127.0.0.1'. */
+  host?: string;
+  /** Default 0 (ephemeral). */
+  port?: number;
+  /** Default DEFAULT_EMULATOR_API_KEY. */
+  apiKey?: string;
+  /** If set, x-connection-id must equal it; otherwise any non-empty value is accepted. */
+  connectionId?: string;
+  /** Default 5 MiB. */
+  partSize?: number;
+  /** Default 'auto': size <= partSize gets a 'single' plan, else 'multipart'. */
+  mode?: EmulatorMode;
+  /** Put multipart uploadUrls on a second server (another origin), presigned-style. */
+  foreignOrigin?: boolean;
+  /** Keep finalized bytes in memory (small tests only). Default false. */
+  keepBytes?: boolean;
+  /** Default 'full'. See EmulatorHashing. */
+  hashing?: EmulatorHashing;
+  /** Plan expiresAt = now + this. Default 3_600_000; negative hands out already-expired plans. */
+  expiresInMs?: number;
+  /**
+   * Maps the plan before it is sent; whatever it returns is sent as JSON. The session is still
+   * created from the real plan. Not called in 'planless' mode (use a 'mutate' fault on 'init').
+   */
+  planTransform?: (plan: InitPlan, ctx: PlanContext) => unknown;
+  faults?: FaultRule[];
+  randomFaults?: RandomFaults;
+  /** Added before every response. Default 0. */
+  latencyMs?: number;
+}
+
+export interface Emulator {
+  /** API base URL, e.g. 'http://127.0.0.1:PORT' (no trailing slash). */
+  readonly url: string;
+  /** Origin of the foreign part server, when `foreignOrigin`. */
+  readonly foreignUrl?: string;
+  readonly apiKey: string;
+  /** Every request in arrival order (live array). */
+  readonly requests: RequestRecord[];
+  /** Live counters. */
+  readonly stats: EmulatorStats;
+  /** Snapshot of a session (finalized or not) by mediaUploadId. */
+  media(mediaUploadId: string): StoredMedia | undefined;
+  /** Snapshots of every session, in creation order. */
+  uploads(): StoredMedia[];
+  /** Replace the fault rules; their counters start over. */
+  setFaults(rules: FaultRule[]): void;
+  /** Clear requests, stats, sessions and fault counters; re-seed random faults. */
+  reset(): void;
+  /** Close both servers, destroying open sockets (hanging requests included). */
+  close(): Promise<void>;
+}
