@@ -1,0 +1,124 @@
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OFAuthUploadStream } from '../../lib/index';
+import { KiB, MiB } from '../helpers';
+
+const root = join(__dirname, '..', '..');
+const UPLOADS = 20;
+const PART_SIZE = 1 * MiB;
+const CONCURRENCY = 2;
+const SIZE = 6 * MiB + 12_345;
+const CHUNK = 64 * KiB;
+
+let child: ChildProcess;
+let server: { url: string; apiKey: string };
+let nextId = 0;
+
+function ask<T>(message: Record<string, unknown>): Promise<T> {
+  const id = ++nextId;
+  return new Promise((resolve) => {
+    const onMessage = (reply: { id?: number } & Record<string, unknown>) => {
+      if (reply.id !== id) return;
+      child.off('message', onMessage);
+      resolve(reply as T);
+    };
+    child.on('message', onMessage);
+    child.send({ ...message, id });
+  });
+}
+
+beforeAll(async () => {
+  execFileSync(process.execPath, [join(root, 'scripts/ensure-build.mjs')], { cwd: root, stdio: 'inherit' });
+  child = fork(join(root, 'test/fixtures/emulator-process.mjs'), [JSON.stringify({ partSize: PART_SIZE, mode: 'multipart' })]);
+  server = await new Promise((resolve) => child.once('message', resolve as (m: unknown) => void));
+}, 120_000);
+
+afterAll(async () => {
+  child.send({ type: 'close' });
+  await new Promise((resolve) => child.once('exit', resolve));
+});
+
+const RING = 8;
+
+/**
+ * Generates `size` pseudo-random bytes, hashing what it hands out. It recycles a ring of RING
+ * chunk buffers, as some real sources do: if the uploader kept a view of a chunk after its write
+ * callback, the overwritten bytes would break the stored sha256. The ring also keeps dead source
+ * chunks out of the memory figures.
+ */
+function generated(size: number, seed: number): Readable & { sha256: () => string } {
+  const hash = createHash('sha256');
+  const ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK));
+  let left = size;
+  let turn = 0;
+  let x = seed;
+  const stream = new Readable({
+    highWaterMark: CHUNK,
+    read() {
+      if (left === 0) return void this.push(null);
+      const chunk = ring[turn++ % RING]!.subarray(0, Math.min(CHUNK, left));
+      for (let i = 0; i < chunk.length; i++) {
+        if ((i & 3) === 0) x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        chunk[i] = (x >>> ((i & 3) * 8)) & 0xff;
+      }
+      left -= chunk.length;
+      hash.update(chunk);
+      this.push(chunk);
+    },
+  }) as Readable & { sha256: () => string };
+  stream.sha256 = () => hash.digest('hex');
+  return stream;
+}
+
+describe('load', () => {
+  it(`${UPLOADS} uploads at once on one dispatcher arrive intact, within the sum of their memory bounds`, async () => {
+    const dispatcher = new Agent({ connections: 64 });
+    global.gc?.();
+    const baseline = process.memoryUsage();
+    let peakExternal = 0;
+    let peakRss = 0;
+    const sample = () => {
+      const m = process.memoryUsage();
+      peakExternal = Math.max(peakExternal, m.arrayBuffers - baseline.arrayBuffers);
+      peakRss = Math.max(peakRss, m.rss - baseline.rss);
+    };
+    const timer = setInterval(sample, 5);
+    try {
+      const uploads = Array.from({ length: UPLOADS }, async (_, i) => {
+        const src = generated(SIZE, i + 1);
+        const upload = new OFAuthUploadStream({
+          apiKey: server.apiKey, connectionId: 'load', baseUrl: server.url, filename: `load-${i}.bin`,
+          contentType: 'video/mp4', size: SIZE, concurrency: CONCURRENCY, dispatcher,
+        });
+        upload.on('part', sample);
+        await pipeline(src, upload);
+        return { id: upload.result!.mediaUploadId, sha256: src.sha256() };
+      });
+      const results = await Promise.all(uploads);
+      for (const r of results) {
+        const { media } = await ask<{ media: { sha256: string; size: number } }>({ type: 'media', mediaUploadId: r.id });
+        expect(media.sha256).toBe(r.sha256);
+        expect(media.size).toBe(SIZE);
+      }
+    } finally {
+      clearInterval(timer);
+      await dispatcher.close();
+    }
+    const bound = UPLOADS * (CONCURRENCY + 1) * PART_SIZE;
+    // Part buffers live outside the JS heap: arrayBuffers is where they show. The slack covers
+    // each source's own ring of chunks and a chunk or two in the sockets' write buffers.
+    const slack = UPLOADS * (RING + 2) * CHUNK + 4 * MiB;
+    console.log(
+      `[load] ${UPLOADS} uploads × ${(SIZE / MiB).toFixed(1)} MiB: peak external +${(peakExternal / MiB).toFixed(1)} MiB, ` +
+        `peak RSS +${(peakRss / MiB).toFixed(1)} MiB, bound ${(bound / MiB).toFixed(0)} MiB`,
+    );
+    expect(peakExternal).toBeGreaterThan(UPLOADS * PART_SIZE); // it really was loaded
+    expect(peakExternal).toBeLessThanOrEqual(bound + slack);
+    expect(peakRss).toBeLessThanOrEqual(bound + slack + 64 * MiB);
+  });
+});
