@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../../lib/emulator';
+import { mulberry32 } from '../../lib/emulator/prng';
 import { OFAuthUploadError, OFAuthUploadStream } from '../../lib/index';
 import { KiB, bytes, sha256, source } from '../helpers';
 
@@ -13,17 +14,6 @@ const UPLOADS = Number(process.env.SOAK_UPLOADS ?? 200);
 const PARALLEL = 4;
 const PART_SIZE = 16 * KiB;
 const PER_UPLOAD_DEADLINE_MS = 20_000;
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Outcome {
   index: number;
