@@ -68,11 +68,11 @@ export class UploadApi {
     mediaUploadId: string,
     part: PlanPart,
     data: Uint8Array,
-    expiresAt: string,
+    expiresAt: string | undefined,
     onSent: (bytes: number) => void,
   ): Promise<PartAnswer> {
     const foreign = !this.isApiOrigin(part.uploadUrl);
-    const expiresAtMs = Date.parse(expiresAt);
+    const expiresAtMs = expiresAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(expiresAt);
     const headers: Record<string, string> = foreign
       ? // Presigned URLs sign their headers: anything beyond Content-Length may break them.
         { 'content-length': String(data.length) }
@@ -85,7 +85,7 @@ export class UploadApi {
           headers,
           body: () => slices(data, onSent),
           beforeAttempt: () => {
-            if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
+            if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt ?? '');
           },
         },
         this.#http,
@@ -93,16 +93,21 @@ export class UploadApi {
       return parsePartAnswer(answer, { ...this.#ctx(part.uploadUrl, 'PUT', mediaUploadId), partNumber: part.partNumber, foreign });
     } catch (error) {
       // A session the server has let go of: say so rather than a bare 410/404.
-      if (error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs)) {
+      if (expiresAt !== undefined && error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs)) {
         throw new UploadExpiredError(expiresAt, { cause: error });
       }
       throw error;
     }
   }
 
+  /** The single-part endpoint that takes the whole file and finalizes by itself. */
+  singlePutUrl(mediaUploadId: string): string {
+    return `${this.#options.baseUrl}/v2/access/uploads/${encodeURIComponent(mediaUploadId)}`;
+  }
+
   /** The plan-less single PUT: streams the whole body once; it finalizes by itself. */
   async putWhole(mediaUploadId: string, body: RequestBody, canRetry: () => boolean): Promise<FinalAnswer> {
-    const url = `${this.#options.baseUrl}/v2/access/uploads/${encodeURIComponent(mediaUploadId)}`;
+    const url = this.singlePutUrl(mediaUploadId);
     const answer = await send(
       {
         method: 'PUT',

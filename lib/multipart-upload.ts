@@ -3,7 +3,7 @@ import type { UploadApi } from './api';
 import { BufferPool } from './buffer-pool';
 import { PartAssembler } from './part-assembler';
 import { PartUploader } from './part-uploader';
-import { type MultipartPlan, partLength } from './plan';
+import { type PartsPlan, partLength } from './plan';
 import type { ProgressTracker } from './progress';
 import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
 
@@ -19,14 +19,14 @@ export interface MultipartUploadDeps {
 
 /** source bytes → PartAssembler → PartUploader → complete (unless a part answer finalized). */
 export class MultipartUpload implements UploadSink {
-  readonly #plan: MultipartPlan;
+  readonly #plan: PartsPlan;
   readonly #deps: MultipartUploadDeps;
   readonly #assembler: PartAssembler;
   readonly #uploader: PartUploader<{ etag?: string; media?: VaultMedia }>;
   readonly #receipts: PartReceipt[] = [];
   #media: VaultMedia | undefined;
 
-  constructor(plan: MultipartPlan, deps: MultipartUploadDeps) {
+  constructor(plan: PartsPlan, deps: MultipartUploadDeps) {
     this.#plan = plan;
     this.#deps = deps;
     // Every part but the last is partSize long, so one size fits all pooled buffers; a single

@@ -51,6 +51,7 @@ const optionsSchema = z.strictObject({
   headersTimeout: millis.default(60_000),
   bodyTimeout: millis.default(60_000),
   highWaterMark: z.number().int().positive().optional(),
+  planlessRetryBuffer: z.number().int().nonnegative().max(2 ** 31 - 1).default(8 * 1024 * 1024),
   signal: z.custom<AbortSignal>(isAbortSignal, { error: 'expected an AbortSignal' }).optional(),
   dispatcher: z
     .custom<Dispatcher>(isDispatcher, { error: 'expected an undici Dispatcher (Agent, Pool, MockAgent…)' })
@@ -67,7 +68,7 @@ export type ResolvedOptions = z.output<typeof optionsSchema>;
 
 /** Options that may be echoed in messages; the others are secrets or opaque objects. */
 const ECHOABLE = new Set(['baseUrl', 'size', 'concurrency', 'retries', 'filename', 'contentType',
-  'retryBaseDelay', 'retryMaxDelay', 'retryAfterMax', 'headersTimeout', 'bodyTimeout', 'highWaterMark']);
+  'retryBaseDelay', 'retryMaxDelay', 'retryAfterMax', 'headersTimeout', 'bodyTimeout', 'highWaterMark', 'planlessRetryBuffer']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);

@@ -2,12 +2,13 @@ import type { FinalAnswer } from './answers';
 import type { UploadApi } from './api';
 import type { ProgressTracker } from './progress';
 import { PushBody } from './push-body';
-import type { UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
 
 export interface PlanlessUploadDeps {
   api: UploadApi;
   signal: AbortSignal;
   progress: ProgressTracker;
+  onPart: (receipt: PartReceipt) => void;
   onError: (error: unknown) => void;
 }
 
@@ -19,6 +20,7 @@ export interface PlanlessUploadDeps {
 export class PlanlessUpload implements UploadSink {
   readonly #mediaUploadId: string;
   readonly #progress: ProgressTracker;
+  readonly #onPart: (receipt: PartReceipt) => void;
   readonly #body = new PushBody();
   readonly #request: Promise<FinalAnswer>;
   #taken = 0;
@@ -26,6 +28,7 @@ export class PlanlessUpload implements UploadSink {
   constructor(mediaUploadId: string, deps: PlanlessUploadDeps) {
     this.#mediaUploadId = mediaUploadId;
     this.#progress = deps.progress;
+    this.#onPart = deps.onPart;
     const onAbort = () => this.#body.fail(deps.signal.reason);
     if (deps.signal.aborted) onAbort();
     else deps.signal.addEventListener('abort', onAbort, { once: true });
@@ -51,7 +54,10 @@ export class PlanlessUpload implements UploadSink {
     this.#body.end();
     const { media } = await this.#request;
     this.#progress.partDone(1, this.#taken);
-    return { mediaUploadId: this.#mediaUploadId, media, parts: [] };
+    // The whole file was one part: report it like the parts of a plan.
+    const receipt: PartReceipt = { partNumber: 1 };
+    this.#onPart(receipt);
+    return { mediaUploadId: this.#mediaUploadId, media, parts: [receipt] };
   }
 
   async settled(): Promise<void> {

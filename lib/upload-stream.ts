@@ -5,7 +5,7 @@ import { type HttpContext, defaultDispatcher } from './http';
 import { MultipartUpload } from './multipart-upload';
 import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, resolveOptions } from './options';
 import { PlanlessUpload } from './planless-upload';
-import type { UploadSession } from './plan';
+import { type PartsPlan, type UploadSession, singlePartPlan } from './plan';
 import { ProgressTracker } from './progress';
 import { RateGate } from './retry';
 import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
@@ -115,17 +115,30 @@ export class OFAuthUploadStream extends Writable {
     const { size, concurrency } = this.#options;
     const totalParts = session.kind === 'parts' ? session.parts.length : 1;
     const progress = new ProgressTracker(size, totalParts, (p) => this.emit('progress', p));
-    const sink =
-      session.kind === 'parts'
-        ? new MultipartUpload(session, {
-            api: this.#api,
-            concurrency,
-            signal,
-            progress,
-            onPart: (receipt) => this.emit('part', receipt),
-            onError: this.#fail,
-          })
-        : new PlanlessUpload(session.mediaUploadId, { api: this.#api, signal, progress, onError: this.#fail });
+    const parts = (plan: PartsPlan) =>
+      new MultipartUpload(plan, {
+        api: this.#api,
+        concurrency,
+        signal,
+        progress,
+        onPart: (receipt) => this.emit('part', receipt),
+        onError: this.#fail,
+      });
+    let sink: UploadSink;
+    if (session.kind === 'parts') sink = parts(session);
+    else if (size <= this.#options.planlessRetryBuffer) {
+      // Small enough to hold: send it as one part to the single-PUT endpoint, so a failed
+      // attempt can be retried from the buffer instead of failing the upload.
+      sink = parts(singlePartPlan(session.mediaUploadId, size, this.#api.singlePutUrl(session.mediaUploadId)));
+    } else {
+      sink = new PlanlessUpload(session.mediaUploadId, {
+        api: this.#api,
+        signal,
+        progress,
+        onPart: (receipt) => this.emit('part', receipt),
+        onError: this.#fail,
+      });
+    }
     this.emit('session', session);
     return sink;
   }

@@ -74,3 +74,29 @@ export async function timed<T>(promise: Promise<T>): Promise<{ ms: number; error
 }
 
 export const fastRetry = { retryBaseDelay: 5, retryMaxDelay: 20 } as const;
+
+/**
+ * `size` pseudo-random bytes generated chunk by chunk (nothing held), hashed as handed out: for
+ * uploads too big to keep a copy of in the test.
+ */
+export function generatedSource(size: number, seed: number, chunkSize = 64 * KiB): Readable & { sha256: () => string } {
+  const hash = createHash('sha256');
+  let left = size;
+  let x = seed >>> 0 || 1;
+  const stream = new Readable({
+    highWaterMark: chunkSize,
+    read() {
+      if (left === 0) return void this.push(null);
+      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, left));
+      for (let i = 0; i < chunk.length; i++) {
+        if ((i & 3) === 0) x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+        chunk[i] = (x >>> ((i & 3) * 8)) & 0xff;
+      }
+      left -= chunk.length;
+      hash.update(chunk);
+      this.push(chunk);
+    },
+  }) as Readable & { sha256: () => string };
+  stream.sha256 = () => hash.digest('hex');
+  return stream;
+}

@@ -17,7 +17,7 @@ import {
   type OFAuthUploadOptions,
   type UploadProgress,
 } from '../lib/index';
-import { KiB, MiB, bytes, failingSource, fastRetry, sha256, source, timed } from './helpers';
+import { KiB, MiB, bytes, failingSource, fastRetry, generatedSource, sha256, source, timed } from './helpers';
 
 const API_KEY = 'sk_live_SECRET_never_shown_42';
 let emu: Emulator | undefined;
@@ -92,14 +92,45 @@ describe('round trips', () => {
     expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
   });
 
-  it('plan-less mode: one streamed PUT with Content-Length, no complete', async () => {
+  it('plan-less mode: one streamed PUT with Content-Length, no complete, nothing buffered', async () => {
     const e = await emulator({ mode: 'planless' });
+    const size = 48 * MiB + 5;
+    const src = generatedSource(size, 4);
+    const upload = new OFAuthUploadStream(options(e, size, { planlessRetryBuffer: 0 }));
+    const parts: unknown[] = [];
+    upload.on('part', (p) => parts.push(p));
+    global.gc?.();
+    const before = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - before)), 2);
+    await pipeline(src, upload);
+    clearInterval(timer);
+    expect(upload.session).toEqual({ kind: 'planless', mediaUploadId: upload.result!.mediaUploadId });
+    expect(partPuts(e)).toHaveLength(1);
+    expect(partPuts(e)[0]!.headers['content-length']).toBe(String(size));
+    expect(completes(e)).toHaveLength(0);
+    expect(parts).toEqual([{ partNumber: 1 }]);
+    expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(src.sha256());
+    // Streamed, not held: far below the file's size (source chunks await GC, hence the margin).
+    expect(peak).toBeLessThan(24 * MiB);
+  });
+
+  it('plan-less streaming cannot be retried once bytes were taken: it fails typed', async () => {
+    const e = await emulator({ mode: 'planless', faults: [{ route: 'single', nth: 1, action: { type: 'status', status: 503 } }] });
+    const data = bytes(200 * KiB, 4);
+    const { error } = await timed(uploadToVault(source(data, 16 * KiB), options(e, data.length, { planlessRetryBuffer: 0 })));
+    expect(error).toBeInstanceOf(OFAuthApiError);
+    expect((error as OFAuthApiError).status).toBe(503);
+  });
+
+  it('a small plan-less upload is held and sent as one retryable part', async () => {
+    const e = await emulator({ mode: 'planless', faults: [{ route: 'single', nth: 1, action: { type: 'status', status: 503 } }] });
     const data = bytes(3 * MiB + 5, 4);
     const upload = new OFAuthUploadStream(options(e, data.length));
     await pipeline(source(data, 64 * KiB), upload);
-    expect(upload.session).toEqual({ kind: 'planless', mediaUploadId: upload.result!.mediaUploadId });
-    expect(partPuts(e)).toHaveLength(1);
+    expect(partPuts(e)).toHaveLength(2);
     expect(completes(e)).toHaveLength(0);
+    expect(upload.result!.parts).toEqual([{ partNumber: 1 }]);
     expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
   });
 

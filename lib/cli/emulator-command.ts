@@ -1,0 +1,49 @@
+import { startEmulator } from '../emulator/index';
+import type { EmulatorArgs } from './args';
+import { EXIT_OK } from './exit-codes';
+import type { Output } from './output';
+import { UsageError } from './usage-error';
+
+/** Resolves once a stop signal arrives; SIGTERM too, since that is how scripts and CI stop a server. */
+function stopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/**
+ * The emulator in the foreground, for people testing from other languages. Stopping it is the
+ * normal end of its life, so a Ctrl-C here exits 0.
+ */
+export async function runEmulator(args: EmulatorArgs, out: Output): Promise<number> {
+  const stopped = stopSignal();
+  const emulator = await startEmulator({
+    host: '127.0.0.1',
+    port: args.port,
+    ...(args.partSize === undefined ? {} : { partSize: args.partSize }),
+  }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new UsageError(`port ${args.port} is already in use`);
+    throw error;
+  });
+  out.result(
+    [
+      `OFAuth upload emulator listening on ${emulator.url}`,
+      `  test API key    ${emulator.apiKey}  (header apiKey; any non-empty x-connection-id is accepted)`,
+      `  try             OFAUTH_BASE_URL=${emulator.url} OFAUTH_API_KEY=${emulator.apiKey} OFAUTH_CONNECTION_ID=test ofauth-upload <file>`,
+      'Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+    { url: emulator.url, apiKey: emulator.apiKey },
+  );
+  await stopped;
+  const { initCalls, partPuts, singlePuts, completeCalls } = emulator.stats;
+  out.notice(`Stopping: ${initCalls} init, ${partPuts} part PUTs, ${singlePuts} single PUTs, ${completeCalls} complete calls served.`);
+  await emulator.close();
+  return EXIT_OK;
+}

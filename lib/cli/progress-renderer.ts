@@ -1,0 +1,112 @@
+import type { UploadProgress } from '../options';
+import { formatBytes, formatClock, mibPerSecond } from './units';
+
+/** 'bar': a live line redrawn in place (a terminal). 'lines': a plain line now and then (logs, CI). */
+export type ProgressMode = 'bar' | 'lines' | 'off';
+
+export interface ProgressOutput {
+  write(text: string): unknown;
+  /** Terminal width; the bar shrinks to fit. */
+  columns?: number;
+}
+
+export interface ProgressRendererOptions {
+  mode: ProgressMode;
+  out: ProgressOutput;
+  now?: () => number;
+  /** Injectable so tests drive the clock; returns a canceller. */
+  every?: (ms: number, tick: () => void) => () => void;
+  barIntervalMs?: number;
+  lineIntervalMs?: number;
+}
+
+const realEvery = (ms: number, tick: () => void): (() => void) => {
+  const timer = setInterval(tick, ms);
+  // Progress must never be what keeps the process alive.
+  timer.unref();
+  return () => clearInterval(timer);
+};
+
+/**
+ * Draws upload progress on a timer rather than on every event: events arrive per socket write
+ * (thousands a second), and a stalled upload still needs its rate and ETA to move.
+ */
+export class ProgressRenderer {
+  readonly #mode: ProgressMode;
+  readonly #out: ProgressOutput;
+  readonly #now: () => number;
+  readonly #every: (ms: number, tick: () => void) => () => void;
+  readonly #intervalMs: number;
+  #startedAt = 0;
+  #latest: UploadProgress | undefined;
+  #cancel: (() => void) | undefined;
+  #drawn = false;
+
+  constructor(options: ProgressRendererOptions) {
+    this.#mode = options.mode;
+    this.#out = options.out;
+    this.#now = options.now ?? Date.now;
+    this.#every = options.every ?? realEvery;
+    this.#intervalMs = options.mode === 'bar' ? (options.barIntervalMs ?? 100) : (options.lineIntervalMs ?? 5000);
+  }
+
+  start(totalBytes: number): void {
+    this.#startedAt = this.#now();
+    this.#latest = { bytesUploaded: 0, totalBytes, partsCompleted: 0, totalParts: 0 };
+    if (this.#mode !== 'off') this.#cancel = this.#every(this.#intervalMs, () => this.#tick());
+  }
+
+  update(progress: UploadProgress): void {
+    this.#latest = progress;
+  }
+
+  /** Success: the bar is drawn full and the line ended, so what follows starts on its own line. */
+  finish(): void {
+    this.#stop();
+    if (this.#mode === 'bar' && this.#latest) this.#out.write(`\r${this.#barLine({ ...this.#latest, bytesUploaded: this.#latest.totalBytes })}\n`);
+  }
+
+  /** Failure or abort: leave the partial bar visible and move to a fresh line for the error. */
+  abandon(): void {
+    this.#stop();
+    if (this.#mode === 'bar' && this.#drawn) this.#out.write('\n');
+  }
+
+  #stop(): void {
+    this.#cancel?.();
+    this.#cancel = undefined;
+  }
+
+  #tick(): void {
+    const p = this.#latest;
+    if (!p) return;
+    if (this.#mode === 'bar') {
+      // \r + erase-to-end: redraw in place without leaving the tail of a longer previous line.
+      this.#out.write(`\r${this.#barLine(p)}\x1b[K`);
+      this.#drawn = true;
+    } else {
+      this.#out.write(`${this.#stats(p).join(', ')}\n`);
+    }
+  }
+
+  #stats(p: UploadProgress): string[] {
+    const elapsed = this.#now() - this.#startedAt;
+    const rate = mibPerSecond(p.bytesUploaded, elapsed);
+    const percent = p.totalBytes > 0 ? Math.floor((p.bytesUploaded / p.totalBytes) * 100) : 0;
+    const remaining = p.totalBytes - p.bytesUploaded;
+    const eta = remaining === 0 ? '0:00' : rate > 0 ? formatClock(remaining / (rate * 1024 ** 2)) : '--:--';
+    return [
+      `${String(percent).padStart(3)}%`,
+      `${formatBytes(p.bytesUploaded)} / ${formatBytes(p.totalBytes)}`,
+      `${rate.toFixed(1)} MiB/s`,
+      `ETA ${eta}`,
+    ];
+  }
+
+  #barLine(p: UploadProgress): string {
+    const text = this.#stats(p).join('  ');
+    const width = Math.max(10, Math.min(40, (this.#out.columns || 80) - text.length - 4));
+    const filled = p.totalBytes > 0 ? Math.round((p.bytesUploaded / p.totalBytes) * width) : 0;
+    return `[${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${text}`;
+  }
+}

@@ -1,0 +1,87 @@
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
+import mime from 'mime';
+import type { SourceSpec, UploadArgs } from './args';
+import { sampleSource } from './sample-source';
+import { UsageError } from './usage-error';
+
+/** What the upload needs to know before its first byte: the API asks for all of it at init. */
+export interface OpenedSource {
+  stream: Readable;
+  size: number;
+  filename: string;
+  contentType: string;
+  /** Releases the file descriptor if the stream was never consumed (a usage error after opening). */
+  close(): Promise<void>;
+}
+
+const FALLBACK_TYPE = 'application/octet-stream';
+
+function fsProblem(path: string, error: unknown): UsageError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOENT' ? 'no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (error as Error).message;
+  return new UsageError(`cannot read ${JSON.stringify(path)}: ${reason}`);
+}
+
+async function openFile(path: string, declared: number | undefined): Promise<{ stream: Readable; size: number; handle: FileHandle }> {
+  // Open first and stat the handle: a missing or unreadable file is a usage error before any request.
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    throw fsProblem(path, error);
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) throw new UsageError(`cannot read ${JSON.stringify(path)}: it is a directory`);
+    let size: number;
+    if (stats.isFile()) {
+      if (declared !== undefined && declared !== stats.size) {
+        throw new UsageError(`--size ${declared} does not match the size of ${JSON.stringify(path)} (${stats.size} bytes)`);
+      }
+      size = stats.size;
+    } else {
+      // A pipe or device (e.g. bash's <(…)) has no size to stat: like stdin, it needs --size.
+      if (declared === undefined) throw new UsageError(`${JSON.stringify(path)} is not a regular file: give its exact size with --size`);
+      size = declared;
+    }
+    if (size === 0) throw new UsageError(`${JSON.stringify(path)} is empty: the API needs at least one byte`);
+    return { stream: handle.createReadStream(), size, handle };
+  } catch (error) {
+    await handle.close();
+    throw error instanceof UsageError ? error : fsProblem(path, error);
+  }
+}
+
+export async function openSource(spec: SourceSpec, args: UploadArgs, stdin: NodeJS.ReadStream): Promise<OpenedSource> {
+  let stream: Readable;
+  let size: number;
+  let defaultName: string;
+  let close = async (): Promise<void> => {};
+  if (spec.kind === 'file') {
+    const file = await openFile(spec.path, args.size);
+    ({ stream, size } = file);
+    defaultName = basename(spec.path);
+    close = async () => {
+      stream.destroy();
+      await file.handle.close().catch(() => undefined);
+    };
+  } else if (spec.kind === 'stdin') {
+    if (args.size === undefined) {
+      throw new UsageError('reading stdin needs --size BYTES: the API wants the exact byte count before the first byte');
+    }
+    if (stdin.isTTY) throw new UsageError('stdin is a terminal: pipe the data in, e.g. `cat clip.mp4 | ofauth-upload - --size 1234`');
+    stream = stdin;
+    size = args.size;
+    defaultName = 'stdin';
+  } else {
+    stream = sampleSource(spec.size);
+    size = spec.size;
+    defaultName = `sample-${spec.label}.bin`;
+  }
+  const filename = args.filename ?? defaultName;
+  return { stream, size, filename, contentType: args.contentType ?? mime.getType(filename) ?? FALLBACK_TYPE, close };
+}
