@@ -7,6 +7,7 @@ export type {
   Emulator,
   EmulatorHashing,
   EmulatorMode,
+  EmulatorModeAlias,
   EmulatorOptions,
   EmulatorStats,
   FaultAction,

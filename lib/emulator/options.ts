@@ -22,6 +22,7 @@ export interface ResolvedOptions {
 }
 
 const MODES: readonly EmulatorMode[] = ['auto', 'single', 'multipart', 'planless'];
+const MODE_ALIASES: Partial<Record<string, EmulatorMode>> = { 'plan-less': 'planless', 'single-finalize': 'single' };
 const HASHING: readonly EmulatorHashing[] = ['full', 'sha256', 'none'];
 
 // Misconfiguration must fail at start, loudly, rather than as a confusing protocol answer later.
@@ -32,7 +33,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     apiKey: options.apiKey ?? DEFAULT_EMULATOR_API_KEY,
     connectionId: options.connectionId,
     partSize: options.partSize ?? DEFAULT_PART_SIZE,
-    mode: options.mode ?? 'auto',
+    mode: MODE_ALIASES[options.mode ?? 'auto'] ?? ((options.mode ?? 'auto') as EmulatorMode),
     foreignOrigin: options.foreignOrigin ?? false,
     keepBytes: options.keepBytes ?? false,
     hashing: options.hashing ?? 'full',

@@ -32,6 +32,8 @@ export interface PlanlessInit {
 }
 
 export type EmulatorMode = 'auto' | 'single' | 'multipart' | 'planless';
+/** Spellings of the issue and docs, accepted for the canonical modes ('plan-less' = 'planless', 'single-finalize' = 'single'). */
+export type EmulatorModeAlias = 'plan-less' | 'single-finalize';
 
 /**
  * What the emulator hashes as bytes arrive:
@@ -193,7 +195,7 @@ export interface EmulatorOptions {
   /** Default 5 MiB. */
   partSize?: number;
   /** Default 'auto': size <= partSize gets a 'single' plan, else 'multipart'. */
-  mode?: EmulatorMode;
+  mode?: EmulatorMode | EmulatorModeAlias;
   /** Put multipart uploadUrls on a second server (another origin), presigned-style. */
   foreignOrigin?: boolean;
   /** Keep finalized bytes in memory (small tests only). Default false. */

@@ -167,6 +167,18 @@ describe('plan modes', () => {
     }
   });
 
+  it("accepts the docs' spellings 'plan-less' and 'single-finalize', and refuses unknown modes", async () => {
+    const planless = await startEmulator({ mode: 'plan-less' });
+    const single = await startEmulator({ mode: 'single-finalize', partSize: 10 });
+    try {
+      expect(Object.keys((await init(planless, 5)).json as object)).toEqual(['mediaUploadId']);
+      expect(await initPlan(single, 25)).toMatchObject({ uploadType: 'single', totalParts: 1 });
+    } finally {
+      await Promise.all([planless.close(), single.close()]);
+    }
+    await expect(startEmulator({ mode: 'resumable' as never })).rejects.toThrow(/unknown mode/);
+  });
+
   it('planTransform changes the answer, not the session', async () => {
     const emulator = await startEmulator({
       partSize: 10,
