@@ -18,5 +18,7 @@ export default defineConfig([
     platform: 'node',
     sourcemap: true,
     banner: { js: '#!/usr/bin/env node' },
+    // Bundled so the package's runtime dependencies stay undici + zod.
+    noExternal: ['mime'],
   },
 ]);

@@ -35,7 +35,7 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
       connection = { baseUrl: emulator.url, apiKey: emulator.apiKey, connectionId: EMULATOR_CONNECTION_ID };
       out.notice(`No OFAUTH_API_KEY set: uploading to the embedded emulator at ${emulator.url} (nothing leaves this machine).`);
     } else {
-      connection = target;
+      connection = { baseUrl: target.baseUrl, apiKey: target.apiKey, connectionId: target.connectionId };
     }
 
     const controller = new AbortController();

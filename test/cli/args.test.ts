@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { parseCommand, wantsJson } from '../../lib/cli/args';
+import { resolveTarget } from '../../lib/cli/target';
+import { formatBytes, formatClock, parseByteCount } from '../../lib/cli/units';
+import { UsageError } from '../../lib/cli/usage-error';
+
+describe('byte counts', () => {
+  it.each([
+    ['1048576', 1_048_576],
+    ['512KiB', 524_288],
+    ['64MiB', 67_108_864],
+    ['64mib', 67_108_864],
+    ['1.5GiB', 1_610_612_736],
+    ['10 B', 10],
+    [' 2MiB ', 2_097_152],
+  ])('%j is %d bytes', (text, bytes) => expect(parseByteCount(text)).toBe(bytes));
+
+  it.each(['', 'MiB', '-1', '5MB', '1.5', '0.3KiB', '1e3', '2TiB', '99999999999GiB'])('%j is refused', (text) => {
+    expect(parseByteCount(text)).toBeUndefined();
+  });
+
+  it('formats', () => {
+    expect(formatBytes(1023)).toBe('1023 B');
+    expect(formatBytes(1536)).toBe('1.5 KiB');
+    expect(formatBytes(64 * 1024 ** 2)).toBe('64.0 MiB');
+    expect(formatBytes(3 * 1024 ** 3)).toBe('3.00 GiB');
+    expect(formatClock(7)).toBe('0:07');
+    expect(formatClock(3725)).toBe('1:02:05');
+  });
+});
+
+describe('parseCommand', () => {
+  it('a file with every flag', () => {
+    expect(
+      parseCommand(['clip.mp4', '--filename', 'x.mp4', '--content-type', 'video/mp4', '--concurrency', '8', '--retries', '0', '--vault-user-id', 'u1', '--json', '-q']),
+    ).toEqual({
+      kind: 'upload',
+      args: {
+        source: { kind: 'file', path: 'clip.mp4' },
+        filename: 'x.mp4',
+        contentType: 'video/mp4',
+        concurrency: 8,
+        retries: 0,
+        vaultUserId: 'u1',
+        json: true,
+        quiet: true,
+      },
+    });
+  });
+
+  it('stdin, a sample, help, version, the emulator', () => {
+    expect(parseCommand(['-', '--size', '1KiB'])).toMatchObject({ args: { source: { kind: 'stdin' }, size: 1024 } });
+    expect(parseCommand(['--sample', '64MiB'])).toMatchObject({ args: { source: { kind: 'sample', size: 64 * 1024 ** 2, label: '64MiB' } } });
+    expect(parseCommand(['--help'])).toEqual({ kind: 'help', topic: 'upload' });
+    expect(parseCommand(['-v'])).toEqual({ kind: 'version' });
+    expect(parseCommand(['emulator'])).toEqual({ kind: 'emulator', args: { port: 0, json: false } });
+    expect(parseCommand(['emulator', '--port', '8080', '--part-size', '8MiB'])).toEqual({
+      kind: 'emulator',
+      args: { port: 8080, partSize: 8 * 1024 ** 2, json: false },
+    });
+    expect(parseCommand(['emulator', '-h'])).toEqual({ kind: 'help', topic: 'emulator' });
+    // A file literally named "emulator" is reachable as a path.
+    expect(parseCommand(['./emulator'])).toMatchObject({ args: { source: { kind: 'file', path: './emulator' } } });
+  });
+
+  it.each([
+    [['--nope', 'a'], /Unknown option '--nope'/],
+    [['a', '--size'], /--size/],
+    [['--sample', '1MiB', 'a'], /not both/],
+    [['--sample', '1MiB', '--size', '1'], /--size cannot be combined with --sample/],
+    [['a', '--concurrency', '65'], /from 1 to 64/],
+    [['a', '--concurrency', '2.5'], /from 1 to 64/],
+    [['a', '--retries', '-1'], /./],
+    [['a', '--filename', ''], /--filename must not be empty/],
+    [['emulator', 'extra'], /unexpected argument "extra"/],
+    [['emulator', '--sample', '1'], /Unknown option '--sample'/],
+  ])('%j is a usage error', (argv, message) => {
+    expect(() => parseCommand(argv)).toThrow(UsageError);
+    expect(() => parseCommand(argv)).toThrow(message);
+  });
+
+  it('wantsJson looks at raw argv, so even an unparseable line can answer in JSON', () => {
+    expect(wantsJson(['--bogus', '--json'])).toBe(true);
+    expect(wantsJson(['--', '--json'])).toBe(false);
+  });
+});
+
+describe('resolveTarget', () => {
+  it('no key: the embedded emulator', () => {
+    expect(resolveTarget({})).toEqual({ kind: 'emulator' });
+    expect(resolveTarget({ OFAUTH_API_KEY: '  ' })).toEqual({ kind: 'emulator' });
+  });
+
+  it('a key without a base URL: the real API', () => {
+    expect(resolveTarget({ OFAUTH_API_KEY: 'k', OFAUTH_CONNECTION_ID: 'c' })).toEqual({
+      kind: 'api',
+      baseUrl: 'https://api.ofauth.com',
+      apiKey: 'k',
+      connectionId: 'c',
+    });
+  });
+
+  it('a key with a base URL', () => {
+    expect(resolveTarget({ OFAUTH_API_KEY: 'k', OFAUTH_CONNECTION_ID: 'c', OFAUTH_BASE_URL: 'http://127.0.0.1:9' })).toMatchObject({ baseUrl: 'http://127.0.0.1:9' });
+  });
+
+  it.each([
+    [{ OFAUTH_BASE_URL: 'http://x' }, /OFAUTH_API_KEY is not/],
+    [{ OFAUTH_API_KEY: 'k' }, /OFAUTH_CONNECTION_ID is not/],
+    [{ OFAUTH_API_KEY: 'k', OFAUTH_CONNECTION_ID: 'c', OFAUTH_BASE_URL: 'not a url' }, /http\(s\) URL/],
+    [{ OFAUTH_API_KEY: 'k', OFAUTH_CONNECTION_ID: 'c', OFAUTH_BASE_URL: 'file:///etc' }, /http\(s\) URL/],
+  ])('%j is refused', (env, message) => {
+    expect(() => resolveTarget(env)).toThrow(message);
+  });
+});

@@ -1,0 +1,106 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'dist', 'cli.js');
+
+/**
+ * Runs scripts/ensure-build.mjs (cheap when dist/ is fresh) under a lock dir, so two of our test
+ * files starting in parallel workers never rebuild dist/ on top of each other.
+ */
+export function ensureBuilt(): void {
+  const lock = join(ROOT, 'node_modules', '.cache', 'ofauth-cli-test-build.lock');
+  mkdirSync(dirname(lock), { recursive: true });
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than two minutes was left by a killed run.
+      if (Date.now() > deadline || Date.now() - statSync(lock).mtimeMs > 120_000) {
+        rmdirSync(lock);
+        continue;
+      }
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
+  }
+  try {
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  env?: Record<string, string>;
+  input?: Uint8Array | string;
+  cwd?: string;
+  /** Called once the process is spawned (e.g. to send it a signal later). */
+  onSpawn?: (child: ChildProcess) => void;
+}
+
+/**
+ * The CLI as a user runs it: `node dist/cli.js …` in a child process. Asynchronous on purpose:
+ * the emulator it talks to may live in this (the test) process, and a sync spawn would block it.
+ * OFAUTH_* variables of the surrounding shell are dropped so each test states its own.
+ */
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (value !== undefined && !key.startsWith('OFAUTH_') && key !== 'NODE_DEBUG') env[key] = value;
+  }
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: options.cwd ?? ROOT,
+    env: { ...env, ...options.env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  options.onSpawn?.(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  // The CLI may exit before reading all of stdin (a usage error): that EPIPE is expected.
+  child.stdin.on('error', () => undefined);
+  if (options.input === undefined) child.stdin.end();
+  else child.stdin.end(options.input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Deterministic bytes, different per seed. */
+export function bytes(size: number, seed = 7): Buffer {
+  const out = Buffer.allocUnsafe(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('waitFor: timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

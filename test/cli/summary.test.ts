@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { describeError } from '../../lib/cli/describe-error';
+import { formatSummary, summarize } from '../../lib/cli/summary';
+import { UsageError } from '../../lib/cli/usage-error';
+import { AbortError, OFAuthApiError, SizeMismatchError } from '../../lib/index';
+
+const base = {
+  target: 'emulator' as const,
+  baseUrl: 'http://127.0.0.1:1',
+  filename: 'a.mp4',
+  contentType: 'video/mp4',
+  bytes: 2 * 1024 * 1024,
+  elapsedMs: 1000,
+  result: { mediaUploadId: 'upload:1', media: { id: 42, type: 'video' }, parts: [] },
+  sha256: 'a'.repeat(64),
+};
+
+describe('summary', () => {
+  it('a match is ok', () => {
+    const s = summarize({ ...base, storedSha256: 'a'.repeat(64) });
+    expect(s).toMatchObject({ ok: true, sha256Match: true, mibPerSecond: 2, mediaId: 42, mediaType: 'video' });
+    expect(formatSummary(s)).toMatch(/sha256 match\s+yes/);
+  });
+
+  it('a mismatch is a failure, said plainly', () => {
+    const s = summarize({ ...base, storedSha256: 'b'.repeat(64) });
+    expect(s).toMatchObject({ ok: false, sha256Match: false });
+    expect(formatSummary(s)).toContain('FAILED the sha256 check');
+    expect(formatSummary(s)).toContain('NO: the emulator stored different bytes');
+  });
+
+  it('without a stored hash there is nothing to compare', () => {
+    const s = summarize({ ...base, target: 'api' });
+    expect(s.ok).toBe(true);
+    expect(s).not.toHaveProperty('sha256Match');
+    expect(formatSummary(s)).not.toContain('sha256 stored');
+  });
+});
+
+describe('describeError', () => {
+  it('typed errors describe themselves', () => {
+    const api = new OFAuthApiError({ status: 401, method: 'POST', path: '/v2/access/uploads/init', bodyExcerpt: '{}', attempts: 1 });
+    expect(describeError(api)).toMatchObject({ name: 'OFAuthApiError', code: 'ERR_OFAUTH_API', status: 401, attempts: 1 });
+    expect(describeError(new SizeMismatchError(10, 9))).toMatchObject({ code: 'ERR_OFAUTH_SIZE_MISMATCH', expected: 10, received: 9 });
+  });
+
+  it('others are reduced to name, code and message', () => {
+    expect(describeError(new AbortError())).toEqual({ name: 'AbortError', code: 'ABORT_ERR', message: 'The upload was aborted' });
+    expect(describeError(new UsageError('x'))).toEqual({ name: 'UsageError', code: 'ERR_USAGE', message: 'x' });
+    const fsError = Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES', path: '/secret/place' });
+    expect(describeError(fsError)).toEqual({ name: 'Error', code: 'EACCES', message: 'EACCES: permission denied' });
+    expect(describeError('boom')).toEqual({ name: 'Error', code: 'ERR_UNEXPECTED', message: 'boom' });
+  });
+});
