@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Two cores: two workers. Unhandled errors fail the run (vitest's default, kept on purpose).
     maxWorkers: 2,
+    // Memory tests collect garbage before sampling, so they measure what is live, not GC lag.
+    execArgv: ['--expose-gc'],
     dangerouslyIgnoreUnhandledErrors: false,
   },
 });

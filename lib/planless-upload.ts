@@ -44,7 +44,9 @@ export class PlanlessUpload implements UploadSink {
   }
 
   write(chunk: Buffer): Promise<void> {
-    return this.#body.push(chunk).then(() => {
+    // A copy: the socket may still hold what it was given after the client asked for more, and
+    // the caller may reuse its chunk once the write callback ran.
+    return this.#body.push(Buffer.from(chunk)).then(() => {
       this.#taken += chunk.length;
       this.#progress.sent(1, this.#taken);
     });

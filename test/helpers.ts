@@ -79,15 +79,24 @@ export const fastRetry = { retryBaseDelay: 5, retryMaxDelay: 20 } as const;
  * `size` pseudo-random bytes generated chunk by chunk (nothing held), hashed as handed out: for
  * uploads too big to keep a copy of in the test.
  */
-export function generatedSource(size: number, seed: number, chunkSize = 64 * KiB): Readable & { sha256: () => string } {
+export function generatedSource(
+  size: number,
+  seed: number,
+  chunkSize = 64 * KiB,
+  /** Recycle this many chunk buffers, as some real sources do; 0 allocates a fresh one per chunk. */
+  ring = 0,
+): Readable & { sha256: () => string } {
   const hash = createHash('sha256');
+  const buffers = Array.from({ length: ring }, () => Buffer.allocUnsafe(chunkSize));
+  let turn = 0;
   let left = size;
   let x = seed >>> 0 || 1;
   const stream = new Readable({
     highWaterMark: chunkSize,
     read() {
       if (left === 0) return void this.push(null);
-      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, left));
+      const n = Math.min(chunkSize, left);
+      const chunk = ring > 0 ? buffers[turn++ % ring]!.subarray(0, n) : Buffer.allocUnsafe(n);
       for (let i = 0; i < chunk.length; i++) {
         if ((i & 3) === 0) x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
         chunk[i] = (x >>> ((i & 3) * 8)) & 0xff;
@@ -99,4 +108,29 @@ export function generatedSource(size: number, seed: number, chunkSize = 64 * KiB
   }) as Readable & { sha256: () => string };
   stream.sha256 = () => hash.digest('hex');
   return stream;
+}
+
+/**
+ * Samples the growth of live Buffer memory (process.memoryUsage().arrayBuffers) over a
+ * baseline, collecting garbage before each sample when --expose-gc is on (vitest.config.ts sets
+ * it), so dead chunks waiting for GC do not count as retained.
+ */
+export function liveMemorySampler(everyMs = 10): { sample: () => void; stop: () => { peakExternal: number } } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const baseline = process.memoryUsage().arrayBuffers;
+  let peakExternal = 0;
+  const sample = () => {
+    gc?.();
+    peakExternal = Math.max(peakExternal, process.memoryUsage().arrayBuffers - baseline);
+  };
+  const timer = setInterval(sample, everyMs);
+  return {
+    sample,
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return { peakExternal };
+    },
+  };
 }
