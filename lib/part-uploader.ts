@@ -39,22 +39,31 @@ export class PartUploader<R> {
       const task: Promise<void> = this.#deps.send(next).then(
         (result) => {
           this.#inFlight.delete(task);
-          if (this.#failure !== undefined) return this.#settle();
-          this.#deps.onDone(next, result);
+          if (this.#failure === undefined) {
+            try {
+              this.#deps.onDone(next, result);
+            } catch (error) {
+              // A throwing 'part' or 'progress' listener fails the upload, not the process.
+              this.#fail(error);
+            }
+          }
           this.#pump();
           this.#settle();
         },
         (error: unknown) => {
           this.#inFlight.delete(task);
-          if (this.#failure === undefined) {
-            this.#failure = { error };
-            this.#deps.onError(error);
-          }
+          this.#fail(error);
           this.#settle();
         },
       );
       this.#inFlight.add(task);
     }
+  }
+
+  #fail(error: unknown): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = { error };
+    this.#deps.onError(error);
   }
 
   /** Nothing in flight, and nothing queued that could still start. */

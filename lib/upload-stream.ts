@@ -114,7 +114,15 @@ export class OFAuthUploadStream extends Writable {
     const signal = this.#controller.signal;
     const { size, concurrency } = this.#options;
     const totalParts = session.kind === 'parts' ? session.parts.length : 1;
-    const progress = new ProgressTracker(size, totalParts, (p) => this.emit('progress', p));
+    // Progress is emitted from inside a request body: a throwing listener must fail the upload
+    // rather than look like a network error to be retried.
+    const progress = new ProgressTracker(size, totalParts, (p) => {
+      try {
+        this.emit('progress', p);
+      } catch (error) {
+        this.#fail(error);
+      }
+    });
     const parts = (plan: PartsPlan) =>
       new MultipartUpload(plan, {
         api: this.#api,

@@ -463,6 +463,25 @@ describe('progress', () => {
   });
 });
 
+describe('listeners that throw', () => {
+  for (const event of ['progress', 'part'] as const) {
+    it(`a throwing '${event}' listener fails the upload with its error, without retries or a crash`, async () => {
+      const e = await emulator();
+      const data = bytes(3 * 64 * KiB, 31);
+      const upload = new OFAuthUploadStream(options(e, data.length));
+      const oops = new Error(`bad ${event} listener`);
+      upload.on(event, () => {
+        throw oops;
+      });
+      const { error } = await timed(pipeline(source(data, 64 * KiB), upload));
+      expect(error).toBe(oops);
+      expect(completes(e)).toHaveLength(0);
+      // Not retried: at most the one attempt that was cut short.
+      expect(e.requests.filter((r) => r.route === 'part' && r.partNumber === 1).length).toBeLessThanOrEqual(1);
+    });
+  }
+});
+
 describe('secrets', () => {
   it('never sends the key to a foreign-origin uploadUrl, and sends it to the API', async () => {
     const e = await emulator({ foreignOrigin: true });

@@ -31,7 +31,8 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
   try {
     let connection: { baseUrl: string; apiKey: string; connectionId: string };
     if (target.kind === 'emulator') {
-      emulator = await startEmulator({ host: '127.0.0.1' });
+      // 'sha256': the whole-media hash the CLI compares, without md5-ing every part too (about twice as fast).
+      emulator = await startEmulator({ host: '127.0.0.1', hashing: 'sha256' });
       connection = { baseUrl: emulator.url, apiKey: emulator.apiKey, connectionId: EMULATOR_CONNECTION_ID };
       out.notice(`No OFAUTH_API_KEY set: uploading to the embedded emulator at ${emulator.url} (nothing leaves this machine).`);
     } else {
