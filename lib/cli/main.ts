@@ -1,4 +1,5 @@
 import { version } from '../../package.json';
+import { redactSecrets } from '../redact';
 import { parseCommand, wantsJson } from './args';
 import { runEmulator } from './emulator-command';
 import { EXIT_OK, EXIT_UPLOAD_FAILED, EXIT_USAGE } from './exit-codes';
@@ -43,7 +44,9 @@ function exitAfterFlush(code: number): void {
 }
 
 main(process.argv.slice(2)).then(exitAfterFlush, (error: unknown) => {
-  // Only a bug in the CLI itself lands here; still never print more than the message.
-  process.stderr.write(`ofauth-upload: internal error: ${error instanceof Error ? error.message : String(error)}\n`);
+  // Only a bug in the CLI itself lands here; still only the message, and still redacted.
+  const message = error instanceof Error ? error.message : String(error);
+  const apiKey = process.env.OFAUTH_API_KEY?.trim();
+  process.stderr.write(`ofauth-upload: internal error: ${redactSecrets(message, apiKey ? [apiKey] : [])}\n`);
   exitAfterFlush(EXIT_UPLOAD_FAILED);
 });

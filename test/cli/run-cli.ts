@@ -46,6 +46,8 @@ export interface CliOptions {
   env?: Record<string, string>;
   input?: Uint8Array | string;
   cwd?: string;
+  /** Run this script instead of dist/cli.js (the README's samples). */
+  script?: string;
   /** Called once the process is spawned (e.g. to send it a signal later). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -60,7 +62,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('OFAUTH_') && key !== 'NODE_DEBUG') env[key] = value;
   }
-  const child = spawn(process.execPath, [CLI, ...args], {
+  const child = spawn(process.execPath, [options.script ?? CLI, ...args], {
     cwd: options.cwd ?? ROOT,
     env: { ...env, ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,0 +1,147 @@
+import { join } from 'node:path';
+import ts from 'typescript';
+import { ROOT } from './run-cli';
+
+/** How a sample is exercised beyond type-checking, from an HTML comment just above its fence. */
+export type SampleMode = 'typecheck' | 'run' | 'vitest';
+
+export interface Sample {
+  /** 1-based README line of the first code line. */
+  line: number;
+  mode: SampleMode;
+  code: string;
+}
+
+export interface Fence {
+  line: number;
+  lang: string;
+}
+
+const MARKER = /^<!-- readme-test: (run|vitest) -->$/;
+
+/** Every fenced block's language, so a test can insist nothing escapes as ```typescript or ```js. */
+export function fences(markdown: string): Fence[] {
+  const out: Fence[] = [];
+  let open = false;
+  markdown.split('\n').forEach((text, i) => {
+    const match = /^```(\S*)/.exec(text);
+    if (!match) return;
+    if (!open) out.push({ line: i + 1, lang: match[1] ?? '' });
+    open = !open;
+  });
+  return out;
+}
+
+export function tsSamples(markdown: string): Sample[] {
+  const lines = markdown.split('\n');
+  const samples: Sample[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== '```ts') continue;
+    const end = lines.indexOf('```', i + 1);
+    if (end === -1) throw new Error(`README line ${i + 1}: unclosed ts block`);
+    const marker = MARKER.exec(lines[i - 1] ?? '');
+    samples.push({ line: i + 2, mode: (marker?.[1] as SampleMode | undefined) ?? 'typecheck', code: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return samples;
+}
+
+/** Where the package's own names point: its sources, so the samples are checked against the real types. */
+const PATHS = {
+  'ofauth-upload-stream': ['lib/index.ts'],
+  'ofauth-upload-stream/emulator': ['lib/emulator/index.ts'],
+};
+
+/**
+ * Type-checks each sample as its own module (as a user would paste it), with the project's
+ * strictness, against lib/ and the installed type packages. Returns readable diagnostics, with
+ * positions as README lines.
+ */
+export function typecheck(samples: Sample[]): string[] {
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2023.d.ts'],
+    types: ['node'],
+    strict: true,
+    noUncheckedIndexedAccess: true,
+    verbatimModuleSyntax: true,
+    esModuleInterop: true,
+    skipLibCheck: true,
+    resolveJsonModule: true,
+    noEmit: true,
+    baseUrl: ROOT,
+    paths: PATHS,
+  };
+  // Virtual files inside the repo, so bare imports resolve from its node_modules.
+  const virtual = new Map(samples.map((s) => [join(ROOT, 'test', '__readme__', `line-${s.line}.ts`), s] as const));
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  const fileExists = host.fileExists.bind(host);
+  const readFile = host.readFile.bind(host);
+  host.getSourceFile = (name, language, onError, create) => {
+    const sample = virtual.get(name);
+    return sample ? ts.createSourceFile(name, sample.code, language) : getSourceFile(name, language, onError, create);
+  };
+  host.fileExists = (name) => virtual.has(name) || fileExists(name);
+  host.readFile = (name) => virtual.get(name)?.code ?? readFile(name);
+
+  const program = ts.createProgram([...virtual.keys()], options, host);
+  return ts.getPreEmitDiagnostics(program).map((d) => {
+    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
+    const sample = d.file ? virtual.get(d.file.fileName) : undefined;
+    if (!d.file || d.start === undefined) return message;
+    const { line } = d.file.getLineAndCharacterOfPosition(d.start);
+    return sample ? `README.md:${sample.line + line}: ${message}` : `${d.file.fileName}:${line + 1}: ${message}`;
+  });
+}
+
+/** The sample as plain ESM JavaScript, with the package's names mapped by `resolve`. */
+export function toJavaScript(sample: Sample, resolve: (specifier: string) => string | undefined): string {
+  const js = ts.transpileModule(sample.code, {
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+  }).outputText;
+  return js.replace(/from '([^']+)'/g, (whole, specifier: string) => {
+    const mapped = resolve(specifier);
+    return mapped === undefined ? whole : `from ${JSON.stringify(mapped)}`;
+  });
+}
+
+/** Public type members the README must mention by name, so the reference cannot fall behind. */
+export function documentedNames(): Record<string, string[]> {
+  const file = join(ROOT, 'test', '__readme__', 'names.ts');
+  const code = [
+    "import type { OFAuthUploadOptions } from 'ofauth-upload-stream';",
+    "import type { Emulator, EmulatorOptions, EmulatorStats } from 'ofauth-upload-stream/emulator';",
+    'export declare const uploadOptions: Required<OFAuthUploadOptions>;',
+    'export declare const emulatorOptions: Required<EmulatorOptions>;',
+    'export declare const emulator: Emulator;',
+    'export declare const emulatorStats: EmulatorStats;',
+  ].join('\n');
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
+    types: ['node'],
+    skipLibCheck: true,
+    noEmit: true,
+    baseUrl: ROOT,
+    paths: PATHS,
+  };
+  const host = ts.createCompilerHost(options);
+  const getSourceFile = host.getSourceFile.bind(host);
+  host.getSourceFile = (name, language, onError, create) =>
+    name === file ? ts.createSourceFile(name, code, language) : getSourceFile(name, language, onError, create);
+  const program = ts.createProgram([file], options, host);
+  const checker = program.getTypeChecker();
+  const source = program.getSourceFile(file);
+  const moduleSymbol = source && checker.getSymbolAtLocation(source);
+  if (!moduleSymbol) throw new Error('documentedNames: could not load the declarations');
+  const out: Record<string, string[]> = {};
+  for (const symbol of checker.getExportsOfModule(moduleSymbol)) {
+    const type = checker.getTypeOfSymbol(symbol);
+    out[symbol.name] = checker.getPropertiesOfType(type).map((p) => p.name);
+  }
+  return out;
+}
