@@ -28,6 +28,7 @@ export interface PartAnswer {
 
 export interface FinalAnswer {
   media: VaultMedia;
+  status: number;
 }
 
 interface AnswerContext {
@@ -64,7 +65,8 @@ function validate<T>(schema: z.ZodType<T>, json: unknown, answer: HttpAnswer, ct
 
 function checkUploadId(id: string, answer: HttpAnswer, ctx: AnswerContext): void {
   if (id !== ctx.mediaUploadId) {
-    throw invalid(answer, ctx, `it names mediaUploadId ${JSON.stringify(id.slice(0, 80))}, not this upload`);
+    // The other id is not quoted: whatever a server echoes could carry the API key.
+    throw invalid(answer, ctx, 'it names another mediaUploadId than this upload');
   }
 }
 
@@ -98,5 +100,5 @@ export function parsePartAnswer(answer: HttpAnswer, ctx: AnswerContext & { partN
 export function parseFinalAnswer(answer: HttpAnswer, ctx: AnswerContext): FinalAnswer {
   const body = validate(finalAnswerSchema, parseJson(answer, ctx), answer, ctx);
   checkUploadId(body.mediaUploadId, answer, ctx);
-  return { media: body.media };
+  return { media: body.media, status: answer.status };
 }

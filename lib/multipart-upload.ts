@@ -1,7 +1,8 @@
 import type { VaultMedia } from './answers';
 import type { UploadApi } from './api';
 import { BufferPool } from './buffer-pool';
-import { PartAssembler } from './part-assembler';
+import { OFAuthUploadError } from './errors';
+import { type FilledPart, PartAssembler } from './part-assembler';
 import { PartUploader } from './part-uploader';
 import { type PartsPlan, partLength } from './plan';
 import type { ProgressTracker } from './progress';
@@ -25,6 +26,7 @@ export class MultipartUpload implements UploadSink {
   readonly #uploader: PartUploader<{ etag?: string; media?: VaultMedia }>;
   readonly #receipts: PartReceipt[] = [];
   #media: VaultMedia | undefined;
+  #last: FilledPart | undefined;
 
   constructor(plan: PartsPlan, deps: MultipartUploadDeps) {
     this.#plan = plan;
@@ -49,7 +51,12 @@ export class MultipartUpload implements UploadSink {
       },
       onError: deps.onError,
     });
-    this.#assembler = new PartAssembler(plan.parts, pool, (filled) => this.#uploader.submit(filled));
+    // The last part waits for finish(), that is for the stream to confirm the byte count: sent
+    // early, a single-part finalize would store a file the source then overruns.
+    this.#assembler = new PartAssembler(plan.parts, pool, (filled) => {
+      if (filled.part.partNumber === plan.parts.length) this.#last = filled;
+      else this.#uploader.submit(filled);
+    });
   }
 
   write(chunk: Buffer): Promise<void> | undefined {
@@ -57,11 +64,13 @@ export class MultipartUpload implements UploadSink {
   }
 
   async finish(): Promise<UploadResult> {
+    if (this.#last !== undefined) this.#uploader.submit(this.#last);
+    this.#last = undefined;
     await this.#uploader.idle();
     const { mediaUploadId, completeUrl, parts } = this.#plan;
     if (this.#assembler.partsEmitted !== parts.length || this.#receipts.filter(Boolean).length !== parts.length) {
       // Unreachable when the stream checked the byte count; kept so complete can never run early.
-      throw new Error(`internal: ${this.#receipts.length} of ${parts.length} parts acknowledged`);
+      throw new OFAuthUploadError(`Only ${this.#receipts.filter(Boolean).length} of ${parts.length} parts were acknowledged`, 'ERR_OFAUTH_INTERNAL');
     }
     const media = this.#media ?? (await this.#deps.api.complete(mediaUploadId, completeUrl)).media;
     return { mediaUploadId, media, parts: this.#receipts };

@@ -1,11 +1,17 @@
 import type { FinalAnswer } from './answers';
 import type { UploadApi } from './api';
+import { InvalidResponseError } from './errors';
 import type { ProgressTracker } from './progress';
 import { PushBody } from './push-body';
+import { safePath } from './redact';
 import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
+
+/** Progress granularity, as for parts: the body is handed over in slices of at most this. */
+const SLICE_BYTES = 1024 * 1024;
 
 export interface PlanlessUploadDeps {
   api: UploadApi;
+  size: number;
   signal: AbortSignal;
   progress: ProgressTracker;
   onPart: (receipt: PartReceipt) => void;
@@ -15,18 +21,25 @@ export interface PlanlessUploadDeps {
 /**
  * The newer API answers init with `{ mediaUploadId }` only: the whole source streams through one
  * PUT that finalizes by itself. It can be retried only until its first byte was taken, since
- * the source is read once and never buffered.
+ * the source is read once and never buffered. The last chunk is held until the stream has
+ * confirmed the byte count: otherwise the server would finalize an upload the source then
+ * overruns.
  */
 export class PlanlessUpload implements UploadSink {
   readonly #mediaUploadId: string;
+  readonly #size: number;
   readonly #progress: ProgressTracker;
   readonly #onPart: (receipt: PartReceipt) => void;
   readonly #body = new PushBody();
   readonly #request: Promise<FinalAnswer>;
+  #written = 0;
   #taken = 0;
+  #last: Buffer | undefined;
+  #finishing = false;
 
   constructor(mediaUploadId: string, deps: PlanlessUploadDeps) {
     this.#mediaUploadId = mediaUploadId;
+    this.#size = deps.size;
     this.#progress = deps.progress;
     this.#onPart = deps.onPart;
     const onAbort = () => this.#body.fail(deps.signal.reason);
@@ -34,7 +47,17 @@ export class PlanlessUpload implements UploadSink {
     else deps.signal.addEventListener('abort', onAbort, { once: true });
     this.#request = deps.api.putWhole(mediaUploadId, this.#body, () => !this.#body.started);
     this.#request.then(
-      () => deps.signal.removeEventListener('abort', onAbort),
+      (answer) => {
+        deps.signal.removeEventListener('abort', onAbort);
+        if (this.#finishing) return;
+        // A 2xx before the body was complete: the server cannot have the whole file.
+        const error = new InvalidResponseError(
+          { status: answer.status, method: 'PUT', path: safePath(deps.api.singlePutUrl(mediaUploadId)), bodyExcerpt: '', attempts: 1 },
+          `it answered after ${this.#taken} of ${this.#size} bytes, before the body was complete`,
+        );
+        this.#body.fail(error);
+        deps.onError(error);
+      },
       (error: unknown) => {
         deps.signal.removeEventListener('abort', onAbort);
         this.#body.fail(error);
@@ -43,16 +66,31 @@ export class PlanlessUpload implements UploadSink {
     );
   }
 
-  write(chunk: Buffer): Promise<void> {
+  write(chunk: Buffer): Promise<void> | undefined {
     // A copy: the socket may still hold what it was given after the client asked for more, and
     // the caller may reuse its chunk once the write callback ran.
-    return this.#body.push(Buffer.from(chunk)).then(() => {
-      this.#taken += chunk.length;
+    const copy = Buffer.from(chunk);
+    this.#written += copy.length;
+    if (this.#written === this.#size) {
+      this.#last = copy;
+      return undefined;
+    }
+    return this.#send(copy);
+  }
+
+  async #send(data: Buffer): Promise<void> {
+    for (let offset = 0; offset < data.length; offset += SLICE_BYTES) {
+      const slice = data.subarray(offset, offset + SLICE_BYTES);
+      await this.#body.push(slice);
+      this.#taken += slice.length;
       this.#progress.sent(1, this.#taken);
-    });
+    }
   }
 
   async finish(): Promise<UploadResult> {
+    this.#finishing = true;
+    if (this.#last !== undefined) await this.#send(this.#last);
+    this.#last = undefined;
     this.#body.end();
     const { media } = await this.#request;
     this.#progress.partDone(1, this.#taken);

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { Writable } from 'node:stream';
 import { UploadApi } from './api';
 import { AbortError, SizeMismatchError } from './errors';
@@ -76,6 +77,9 @@ export class OFAuthUploadStream extends Writable {
       headersTimeout: resolved.headersTimeout,
       bodyTimeout: resolved.bodyTimeout,
     };
+    // Every in-flight part, buffer wait and backoff sleep listens on this one signal: with up to
+    // 64 parts in flight, Node's default of 10 listeners would warn about a leak that is not one.
+    setMaxListeners(0, this.#controller.signal);
     this.#api = new UploadApi(resolved, http);
     if (resolved.onProgress) this.on('progress', resolved.onProgress);
     this.#attachSignal(resolved.signal);
@@ -141,6 +145,7 @@ export class OFAuthUploadStream extends Writable {
     } else {
       sink = new PlanlessUpload(session.mediaUploadId, {
         api: this.#api,
+        size,
         signal,
         progress,
         onPart: (receipt) => this.emit('part', receipt),
@@ -208,9 +213,12 @@ export class OFAuthUploadStream extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#detachSignal?.();
-    if (!this.#controller.signal.aborted) {
-      this.#controller.abort(error ?? new AbortError('The upload stream was destroyed before it finished'));
+    if (error === null && this.#result === undefined) {
+      // destroy() without an error after the source ended would otherwise look like a clean end
+      // to pipeline, though nothing was finalized: an unfinished upload is always an error.
+      error = new AbortError('The upload stream was destroyed before it finished');
     }
+    if (!this.#controller.signal.aborted) this.#controller.abort(error ?? new AbortError('The upload is over'));
     const sink = this.#sink;
     if (sink === undefined || this.#result !== undefined) {
       callback(error);

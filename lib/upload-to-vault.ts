@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { OFAuthUploadError } from './errors';
 import type { OFAuthUploadOptions } from './options';
 import type { UploadResult } from './upload-sink';
 import { OFAuthUploadStream } from './upload-stream';
@@ -14,6 +15,8 @@ export async function uploadToVault(source: UploadSource, options: OFAuthUploadO
   const upload = new OFAuthUploadStream(options);
   const readable = source instanceof Uint8Array ? Readable.from([source], { objectMode: false }) : source;
   await pipeline(readable as NodeJS.ReadableStream, upload);
-  if (upload.result === undefined) throw new Error('internal: the upload finished without a result');
+  if (upload.result === undefined) {
+    throw new OFAuthUploadError('The upload ended without a result', 'ERR_OFAUTH_INTERNAL');
+  }
   return upload.result;
 }

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Socket } from 'node:net';
 
 /**
@@ -6,6 +7,12 @@ import type { Socket } from 'node:net';
  */
 export class Lifecycle {
   private readonly controller = new AbortController();
+
+  constructor() {
+    // Every delayed, throttled or hanging request waits on this one signal: dozens at once are
+    // normal under load, not a leak, so Node's listener warning is turned off for it.
+    setMaxListeners(0, this.controller.signal);
+  }
   private readonly sockets = new Set<Socket>();
 
   get closed(): boolean {

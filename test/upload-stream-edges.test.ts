@@ -1,0 +1,159 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { inspect } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
+import {
+  InvalidResponseError,
+  OFAuthUploadStream,
+  PlanError,
+  SizeMismatchError,
+  type OFAuthUploadOptions,
+  type UploadProgress,
+} from '../lib/index';
+import { KiB, MiB, bytes, fastRetry, source, timed } from './helpers';
+
+// Edge cases found in review: each of these once ended wrong.
+
+let emu: Emulator | undefined;
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  emu = await startEmulator({ partSize: 64 * KiB, ...options });
+  return emu;
+}
+
+const options = (baseUrl: string, apiKey: string, size: number, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions => ({
+  apiKey, connectionId: 'edge', baseUrl, filename: 'e.bin', contentType: 'video/mp4', size, ...fastRetry, ...extra,
+});
+
+/** Yields `data`, then after a pause one byte too many. */
+function overrunning(data: Buffer): Readable {
+  return Readable.from(
+    (async function* () {
+      yield data;
+      await new Promise((r) => setTimeout(r, 200));
+      yield Buffer.from([1]);
+    })(),
+    { objectMode: false },
+  );
+}
+
+describe('an overrun never leaves a finalized media behind', () => {
+  const cases: Array<[string, EmulatorOptions, Partial<OFAuthUploadOptions>]> = [
+    ['single-finalize plan', { mode: 'single' }, {}],
+    ['plan-less, held', { mode: 'planless' }, {}],
+    ['plan-less, streamed', { mode: 'planless' }, { planlessRetryBuffer: 0 }],
+    ['multipart', { mode: 'multipart' }, {}],
+  ];
+  for (const [label, emuOptions, extra] of cases) {
+    it(`${label}: one byte past size after a pause → SizeMismatchError, nothing finalized`, async () => {
+      const e = await emulator(emuOptions);
+      const data = bytes(150 * KiB, 1);
+      const { error } = await timed(pipeline(overrunning(data), new OFAuthUploadStream(options(e.url, e.apiKey, data.length, extra))));
+      expect(error).toBeInstanceOf(SizeMismatchError);
+      expect(e.uploads().every((u) => !u.completed)).toBe(true);
+      expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
+    });
+  }
+});
+
+describe('destroy() without an error', () => {
+  it('after the source ended still rejects pipeline: an unfinished upload is never a success', async () => {
+    const e = await emulator({ mode: 'multipart', faults: [{ route: 'part', action: { type: 'hang' } }] });
+    const data = bytes(300 * KiB, 2);
+    const upload = new OFAuthUploadStream(options(e.url, e.apiKey, data.length));
+    setTimeout(() => upload.destroy(), 200);
+    const { error } = await timed(pipeline(source(data, 64 * KiB), upload));
+    expect((error as Error | undefined)?.name).toBe('AbortError');
+    expect(upload.result).toBeUndefined();
+    expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
+  });
+});
+
+describe('a plan-less server that answers before the body is complete', () => {
+  it('fails the upload typed instead of hanging', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/v2/access/uploads/init') {
+        req.resume();
+        req.on('end', () => res.end(JSON.stringify({ mediaUploadId: 'upload:early' })));
+        return;
+      }
+      // Answers success at once, without reading the body.
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ mediaUploadId: 'upload:early', media: { id: 'm1' } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const size = 20 * MiB;
+      const slow = new Readable({
+        highWaterMark: 64 * KiB,
+        read() {
+          setTimeout(() => this.push(Buffer.alloc(64 * KiB, 3)), 2);
+        },
+      });
+      const { error, ms } = await timed(pipeline(slow, new OFAuthUploadStream(options(url, 'k', size, { planlessRetryBuffer: 0 }))));
+      expect(error).toBeInstanceOf(InvalidResponseError);
+      expect((error as Error).message).toMatch(/before the body was complete/);
+      expect(ms).toBeLessThan(5000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('values a server echoes are never quoted', () => {
+  const KEY = 'sk_live_ECHO_me_not_7788';
+  it('a plan whose expiresAt carries the key', async () => {
+    const e = await emulator({ apiKey: KEY, mode: 'multipart', planTransform: (plan) => ({ ...plan, expiresAt: `x${KEY}` }) });
+    const { error } = await timed(pipeline(source(bytes(1000, 1), 1000), new OFAuthUploadStream(options(e.url, KEY, 1000))));
+    expect(error).toBeInstanceOf(PlanError);
+    expect(JSON.stringify(error) + inspect(error, { depth: 8 }) + String(error)).not.toContain(KEY);
+  });
+
+  it('a complete answer whose mediaUploadId carries the key', async () => {
+    const e = await emulator({ apiKey: KEY, mode: 'multipart', faults: [{ route: 'complete', action: { type: 'mutate', fn: (a) => ({ ...a, mediaUploadId: `u:${KEY}` }) } }] });
+    const { error } = await timed(pipeline(source(bytes(1000, 1), 1000), new OFAuthUploadStream(options(e.url, KEY, 1000))));
+    expect(error).toBeInstanceOf(InvalidResponseError);
+    expect(JSON.stringify(error) + inspect(error, { depth: 8 }) + String(error)).not.toContain(KEY);
+  });
+});
+
+describe('high concurrency', () => {
+  it('64 parts in flight raise no MaxListenersExceededWarning', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const e = await emulator({ mode: 'multipart', partSize: 16 * KiB, faults: [{ route: 'part', action: { type: 'delay', ms: 50 } }] });
+      const data = bytes(80 * 16 * KiB, 4);
+      await pipeline(source(data, 64 * KiB), new OFAuthUploadStream(options(e.url, e.apiKey, data.length, { concurrency: 64 })));
+      expect(e.stats.maxConcurrentPuts).toBeGreaterThan(10);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
+describe('plan-less progress', () => {
+  it('is reported at least every MiB even when the source hands over one big chunk', async () => {
+    const e = await emulator({ mode: 'planless' });
+    const size = 24 * MiB;
+    const events: UploadProgress[] = [];
+    const upload = new OFAuthUploadStream(options(e.url, e.apiKey, size, { planlessRetryBuffer: 0 }));
+    upload.on('progress', (p) => events.push(p));
+    await pipeline(Readable.from([Buffer.alloc(size - 1, 9), Buffer.alloc(1, 9)], { objectMode: false }), upload);
+    const midway = new Set(events.filter((p) => p.bytesUploaded < size).map((p) => p.bytesUploaded));
+    expect(midway.size).toBeGreaterThanOrEqual(20);
+    expect(events.at(-1)).toEqual({ bytesUploaded: size, totalBytes: size, partsCompleted: 1, totalParts: 1 });
+  });
+});
