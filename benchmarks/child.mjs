@@ -1,0 +1,342 @@
+#!/usr/bin/env node
+// One measurement, in its own process, so its CPU time and peak RSS are its own.
+//
+//   node benchmarks/child.mjs --kind ours --size 1GiB --part-size 8MiB --concurrency 4 [--sink URL]
+//
+// kinds: idle | ceiling | ours | naive | libstorage. Without --sink it starts its own sink
+// process (handy under `node --cpu-prof` / `--heap-prof`). With --base-url/--api-key it uploads
+// to another server speaking our protocol (the emulator) instead; byte accounting is then that
+// server's business. The result is one JSON object: sent over IPC when forked, else printed.
+//
+// Order of events: load → warm the HTTP client with a few tiny requests (undici optimises its
+// WASM parser in the background after the first ones: ~33 MiB RSS and ~0.2 CPU-s once per
+// process) → pause → gc → reset the kernel's peak-RSS mark → clock on → transfer → clock off,
+// maxRSS read (the transfer's own peak) → verify with the sink → tear down → whole-process peak
+// (the larger of the warm-up's and the transfer's).
+import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { loadLibrary } from './lib/dist.mjs';
+import { generatedSource, parseBytes } from './lib/source.mjs';
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
+const { values: args } = parseArgs({
+  options: {
+    kind: { type: 'string', default: 'ours' },
+    id: { type: 'string' },
+    size: { type: 'string', default: '1GiB' },
+    chunk: { type: 'string', default: '64KiB' },
+    'part-size': { type: 'string', default: '8MiB' },
+    concurrency: { type: 'string', default: '4' },
+    sink: { type: 'string' },
+    'base-url': { type: 'string' },
+    'api-key': { type: 'string', default: 'bench-key' },
+    filename: { type: 'string' },
+    'content-type': { type: 'string', default: 'application/octet-stream' },
+    /** JSON options of an undici Agent handed to the library as `dispatcher` (experiments). */
+    agent: { type: 'string' },
+    pause: { type: 'string', default: '400' },
+    /** 'view' (default: zero-copy views of a pattern) or 'fresh' (a new buffer per chunk, like fs). */
+    source: { type: 'string', default: 'view' },
+  },
+});
+
+const kind = args.kind;
+const size = parseBytes(args.size);
+const chunkSize = parseBytes(args.chunk);
+const partSize = parseBytes(args['part-size']);
+const concurrency = Number(args.concurrency);
+const external = args['base-url'] !== undefined;
+
+/** @type {import('node:child_process').ChildProcess | undefined} */
+let ownSink;
+async function startOwnSink() {
+  const url = new URL('./sink.mjs', import.meta.url);
+  ownSink = fork(url, [], { execArgv: [], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const ready = await new Promise((resolve, reject) => {
+    ownSink.once('message', resolve);
+    ownSink.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
+  });
+  return /** @type {{url: string}} */ (ready).url;
+}
+
+const sinkUrl = external ? undefined : (args.sink ?? (await startOwnSink()));
+const baseUrl = args['base-url'] ?? sinkUrl;
+
+// Control requests (sink stats) go through node:http, which every row has loaded anyway, on
+// one kept-alive socket opened before the clock: they never touch the HTTP client under test.
+const controlAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+/** @returns {Promise<any>} */
+function control(path) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${sinkUrl}${path}`, { agent: controlAgent }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(JSON.parse(text)));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+const sinkStats = () => (sinkUrl === undefined ? Promise.resolve(undefined) : control('/_stats'));
+
+// ── the rows ───────────────────────────────────────────────────────────────────────────────
+
+/** @returns {Promise<{ warm: () => Promise<void>, run: () => Promise<unknown>, close: () => Promise<void> }>} */
+async function prepare() {
+  switch (kind) {
+    case 'idle':
+    case 'ours': {
+      const { OFAuthUploadStream } = await loadLibrary();
+      /** @type {import('undici').Dispatcher | undefined} */
+      let dispatcher;
+      if (args.agent !== undefined) {
+        const { Agent } = await import('undici');
+        dispatcher = new Agent(JSON.parse(args.agent));
+      }
+      const upload = async (bytes, part, filename) => {
+        const stream = new OFAuthUploadStream({
+          apiKey: args['api-key'],
+          connectionId: 'bench',
+          baseUrl,
+          filename,
+          size: bytes,
+          contentType: args['content-type'],
+          concurrency,
+          ...(dispatcher ? { dispatcher } : {}),
+        });
+        await pipeline(generatedSource(bytes, chunkSize, args.source), stream);
+        return stream.result;
+      };
+      return {
+        // A tiny plan of `concurrency` parts: opens the connections the real upload reuses.
+        // (Against the emulator the part size is the emulator's, so this is one small part.)
+        warm: async () => {
+          for (let i = 0; i < 3; i++) await upload(concurrency * 16 * 1024, 16 * 1024, `warm-${16 * 1024}.bin`);
+        },
+        run: async () => {
+          const result = await upload(size, partSize, args.filename ?? `bench-${partSize}.bin`);
+          return { mediaUploadId: result?.mediaUploadId, parts: result?.parts.length };
+        },
+        close: async () => {
+          await dispatcher?.close();
+        },
+      };
+    }
+    case 'ceiling': {
+      const { Agent, request } = await import('undici');
+      const agent = new Agent();
+      const put = async (bytes) => {
+        const res = await request(`${sinkUrl}/raw/ceiling`, {
+          method: 'PUT',
+          dispatcher: agent,
+          headers: { 'content-length': String(bytes), 'x-bench-size': String(bytes) },
+          body: generatedSource(bytes, chunkSize, args.source),
+        });
+        const body = await res.body.json();
+        if (res.statusCode !== 200) throw new Error(`ceiling PUT: ${res.statusCode} ${JSON.stringify(body)}`);
+      };
+      return {
+        warm: async () => {
+          for (let i = 0; i < 3; i++) {
+            await (await request(`${sinkUrl}/_ping`, { dispatcher: agent })).body.text();
+            await put(256 * 1024);
+          }
+        },
+        run: () => put(size),
+        close: () => agent.close(),
+      };
+    }
+    case 'naive': {
+      // What one writes without a library: stream-chunker cuts the source into partSize
+      // chunks, each PUT in turn.
+      const { Agent, request } = await import('undici');
+      const { default: chunker } = await import('stream-chunker');
+      const agent = new Agent();
+      const auth = { apikey: 'bench-key', 'x-connection-id': 'bench' };
+      const call = async (url, method, body, headers = {}) => {
+        const res = await request(url, { method, dispatcher: agent, headers: { ...auth, ...headers }, body });
+        const answer = await res.body.json();
+        if (res.statusCode !== 200) throw new Error(`${method} ${url}: ${res.statusCode} ${JSON.stringify(answer)}`);
+        return answer;
+      };
+      const upload = async (bytes, part) => {
+        const plan = await call(`${sinkUrl}/v2/access/uploads/init`, 'POST',
+          JSON.stringify({ filename: `naive-${part}.bin`, size: bytes, contentType: 'application/octet-stream' }),
+          { 'content-type': 'application/json' });
+        let index = 0;
+        // A Writable, not `for await`: a byte-mode Readable's iterator joins whatever is
+        // buffered into one read, which would break the chunker's part boundaries.
+        const putEach = new Writable({
+          highWaterMark: 1,
+          write(chunk, _encoding, callback) {
+            if (chunk.length === 0) return callback();
+            const { uploadUrl } = plan.parts[index++];
+            call(uploadUrl, 'PUT', chunk, { 'content-type': 'application/octet-stream' }).then(() => callback(), callback);
+          },
+        });
+        await pipeline(generatedSource(bytes, chunkSize, args.source), chunker(part, { flush: true }), putEach);
+        await call(plan.completeUrl, 'POST', JSON.stringify({ mediaUploadId: plan.mediaUploadId }), { 'content-type': 'application/json' });
+      };
+      return {
+        warm: async () => {
+          for (let i = 0; i < 3; i++) await upload(256 * 1024, 64 * 1024);
+        },
+        run: () => upload(size, partSize),
+        close: () => agent.close(),
+      };
+    }
+    case 'libstorage': {
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+      const { S3Client } = await import('@aws-sdk/client-s3');
+      const { Upload } = await import('@aws-sdk/lib-storage');
+      const client = new S3Client({
+        endpoint: sinkUrl,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+        // Newer SDKs add a CRC32 of every body by default; the issue compares signing only.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+      let n = 0;
+      const upload = async (bytes, part) => {
+        const up = new Upload({
+          client,
+          params: { Bucket: 'bench', Key: `object-${n++}`, Body: generatedSource(bytes, chunkSize, args.source), Metadata: { 'bench-size': String(bytes) } },
+          partSize: part,
+          queueSize: concurrency,
+        });
+        await up.done();
+      };
+      return {
+        // Two 5 MiB parts (lib-storage's minimum part size) through the multipart path.
+        warm: async () => {
+          for (let i = 0; i < 2; i++) await upload(6 * MiB, 5 * MiB);
+        },
+        run: () => upload(size, partSize),
+        close: async () => client.destroy(),
+      };
+    }
+    default:
+      throw new Error(`unknown kind ${kind}`);
+  }
+}
+
+/**
+ * Resets the kernel's peak-RSS mark to the current RSS (Linux: `/proc/self/clear_refs` ← 5), so
+ * the `maxRSS` read after the transfer is the transfer's own peak and not the warm-up's (undici
+ * compiling its WASM parser peaks ~30 MiB above where the process then settles). Elsewhere
+ * the mark stays, and RSS at end includes the warm-up: the result says which.
+ * @returns {boolean}
+ */
+function resetPeakRss() {
+  try {
+    writeFileSync('/proc/self/clear_refs', '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const mib = (kib) => Math.round((kib / 1024) * 10) / 10;
+
+async function main() {
+  const loaded = process.resourceUsage().maxRSS;
+  if (sinkUrl !== undefined) await sinkStats(); // opens the control socket
+  const row = await prepare();
+  await row.warm();
+  await sleep(Number(args.pause));
+  globalThis.gc?.();
+  await sleep(50);
+  const before = await sinkStats();
+  const memBefore = process.memoryUsage();
+  const rssBeforeKiB = memBefore.rss / 1024;
+  const warmPeakKiB = process.resourceUsage().maxRSS;
+  const peakReset = resetPeakRss();
+
+  let detail;
+  let cpu = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  if (kind !== 'idle') detail = await row.run();
+  else await sleep(200); // the idle baseline: RSS of the warmed process, left alone
+  const wallNs = Number(process.hrtime.bigint() - t0);
+  cpu = process.cpuUsage(cpu);
+  const endKiB = process.resourceUsage().maxRSS;
+  const mem = process.memoryUsage();
+
+  const after = await sinkStats();
+  const bytes = kind === 'idle' ? 0 : size;
+  if (before !== undefined && after !== undefined) {
+    const newFailures = after.failures.slice(before.failures.length);
+    if (newFailures.length > 0) throw new Error(`the sink saw byte-accounting failures:\n${newFailures.join('\n')}`);
+    if (after.verifiedBytes - before.verifiedBytes !== bytes) {
+      throw new Error(`the sink verified ${after.verifiedBytes - before.verifiedBytes} bytes, expected ${bytes}`);
+    }
+  }
+  await row.close();
+  controlAgent.destroy();
+  const wall = wallNs / 1e9;
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  const result = {
+    id: args.id ?? kind,
+    kind,
+    size: bytes,
+    chunk: chunkSize,
+    source: args.source,
+    partSize: kind === 'ceiling' || kind === 'idle' ? undefined : partSize,
+    concurrency: kind === 'ours' || kind === 'libstorage' || kind === 'idle' ? concurrency : kind === 'naive' ? 1 : undefined,
+    wallS: wall,
+    mibPerS: kind === 'idle' ? undefined : bytes / MiB / wall,
+    cpuS,
+    cpuUserS: cpu.user / 1e6,
+    cpuSysS: cpu.system / 1e6,
+    cpuSPerGiB: kind === 'idle' ? undefined : cpuS / (bytes / GiB),
+    rssLoadedMiB: mib(loaded),
+    rssBeforeMiB: mib(rssBeforeKiB),
+    warmPeakMiB: mib(warmPeakKiB),
+    peakReset,
+    rssEndMiB: mib(endKiB),
+    rssNowMiB: mib(mem.rss / 1024),
+    /** The transfer's own growth: its peak over this very process's warmed, idle RSS. */
+    rssGrowthMiB: mib(endKiB - rssBeforeKiB),
+    heapUsedMiB: mib(mem.heapUsed / 1024),
+    heapTotalBeforeMiB: mib(memBefore.heapTotal / 1024),
+    heapTotalMiB: mib(mem.heapTotal / 1024),
+    arrayBuffersMiB: mib(mem.arrayBuffers / 1024),
+    peakMiB: mib(Math.max(warmPeakKiB, process.resourceUsage().maxRSS)),
+    sinkCpuSPerGiB: after && before && bytes > 0 ? (after.cpuS - before.cpuS) / (bytes / GiB) : undefined,
+    connections: after && before ? after.connections - before.connections : undefined,
+    requests: after && before ? after.requests - before.requests - 1 : undefined,
+    detail,
+  };
+  return result;
+}
+
+main().then(
+  (result) => {
+    ownSink?.kill();
+    if (process.send) process.send({ ok: true, result }, () => process.exit(0));
+    else {
+      process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+      process.exit(0);
+    }
+  },
+  (error) => {
+    ownSink?.kill();
+    const message = error instanceof Error ? `${error.stack ?? error.message}` : String(error);
+    if (process.send) process.send({ ok: false, error: message }, () => process.exit(1));
+    else {
+      process.stderr.write(`${message}\n`);
+      process.exit(1);
+    }
+  },
+);
