@@ -5,6 +5,31 @@ import type { RequestRecord } from './types';
 
 export type BodyOutcome = 'complete' | 'aborted' | 'stopped';
 
+/**
+ * A switch another part of the emulator flips to stop a body from being read for a while
+ * (backpressure: the request is paused, so the client's socket fills and its sender waits).
+ * Only one reader listens at a time.
+ */
+export class FlowGate {
+  private isClosed = false;
+  private listener: (() => void) | undefined;
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  set(closed: boolean): void {
+    if (closed === this.isClosed) return;
+    this.isClosed = closed;
+    this.listener?.();
+  }
+
+  /** undefined stops listening. */
+  listen(listener: (() => void) | undefined): void {
+    this.listener = listener;
+  }
+}
+
 export interface BodyOptions {
   lifecycle: Lifecycle;
   record: RequestRecord;
@@ -12,6 +37,8 @@ export interface BodyOptions {
   bytesPerSecond?: number;
   /** Stop reading (and resolve 'stopped') once this many bytes have been read. */
   stopAfter?: number;
+  /** While closed, the request is paused (on top of any throttle). */
+  gate?: FlowGate;
 }
 
 /**
@@ -22,14 +49,22 @@ export interface BodyOptions {
  */
 export function consumeBody(req: IncomingMessage, onChunk: (chunk: Buffer) => void, options: BodyOptions): Promise<BodyOutcome> {
   if (req.readableEnded) return Promise.resolve('complete');
-  const { lifecycle, record, bytesPerSecond, stopAfter } = options;
+  const { lifecycle, record, bytesPerSecond, stopAfter, gate } = options;
   const startedAt = Date.now();
   let bytes = 0;
   return new Promise((resolve) => {
     let settled = false;
+    let throttled = false;
+    // Reads flow only when neither the throttle nor the gate holds them.
+    const flow = (): void => {
+      if (settled) return;
+      if (throttled || gate?.closed) req.pause();
+      else req.resume();
+    };
     const settle = (outcome: BodyOutcome): void => {
       if (settled) return;
       settled = true;
+      gate?.listen(undefined);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);
@@ -51,9 +86,11 @@ export function consumeBody(req: IncomingMessage, onChunk: (chunk: Buffer) => vo
       if (bytesPerSecond !== undefined) {
         const wait = startedAt + (bytes * 1000) / bytesPerSecond - Date.now();
         if (wait > 0) {
+          throttled = true;
           req.pause();
           void lifecycle.sleep(wait).then((slept) => {
-            if (slept && !settled) req.resume();
+            throttled = false;
+            if (slept) flow();
           });
         }
       }
@@ -68,7 +105,8 @@ export function consumeBody(req: IncomingMessage, onChunk: (chunk: Buffer) => vo
       settle('stopped');
       return;
     }
-    req.resume();
+    gate?.listen(flow);
+    flow();
   });
 }
 

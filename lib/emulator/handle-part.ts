@@ -32,7 +32,8 @@ export const handlePart: Handler = async (ctx) => {
   if (length) return length;
 
   const sink = session.openPart(partNumber);
-  const outcome = await consumeBody(ctx.req, (chunk) => sink.write(chunk), ctx.body);
+  // The sink's gate pauses this body while the part is too far ahead of the next one to hash.
+  const outcome = await consumeBody(ctx.req, (chunk) => sink.write(chunk), { ...ctx.body, gate: sink.gate });
   if (outcome !== 'complete' || sink.bytes !== expected) {
     session.discardPart(sink);
     return undefined;

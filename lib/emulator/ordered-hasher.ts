@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { FlowGate } from './body';
 import { createFingerprint, type Fingerprint } from './fingerprint';
 
 /** Where held (not yet hashable) part bytes are accounted, for stats.heldBytes. */
@@ -17,6 +18,14 @@ export interface HeldBytesMeter {
  */
 export type SinkMode = 'stream' | 'buffer' | 'verify';
 
+/**
+ * How many parts past the next-to-hash one may be received while the next one is arriving.
+ * Parts further ahead are paused (their `gate` closes) until the gap narrows, so at most this many
+ * parts are ever held for ordering, whatever the client's concurrency. Without this, a client at
+ * concurrency 4 over loopback routinely finishes a dozen later parts while the next one crawls.
+ */
+export const DEFAULT_MAX_PARTS_AHEAD = 3;
+
 export class PartSink {
   readonly fingerprint: Fingerprint;
   mode: SinkMode;
@@ -25,6 +34,8 @@ export class PartSink {
   bytes = 0;
   /** Bytes of `chunks` counted in the meter (only while buffering for order). */
   heldBytes = 0;
+  /** Closed while the part is too far ahead of the next one to hash: its reader must pause. */
+  readonly gate = new FlowGate();
 
   constructor(
     readonly partNumber: number,
@@ -63,6 +74,7 @@ export class PartSink {
   }
 
   dispose(): void {
+    this.gate.set(false);
     this.meter.release(this.heldBytes);
     this.heldBytes = 0;
     this.chunks = [];
@@ -72,8 +84,10 @@ export class PartSink {
 
 /**
  * sha256 of the whole media, fed strictly in part order while parts arrive in any order.
- * Only parts that cannot be hashed yet are held, so memory stays at about
- * (parts in flight + parts ahead of a gap) × partSize, never the whole file.
+ * Only parts that cannot be hashed yet are held. While the next part is arriving, parts more than
+ * `maxPartsAhead` past it are paused, so at most `maxPartsAhead` parts are held. Nothing is paused
+ * while the next part is not being received: the client may be waiting on those very requests
+ * before it sends it (a retry, a reversed order), and pausing them would deadlock.
  */
 export class OrderedHasher {
   private running: Hash = createHash('sha256');
@@ -85,8 +99,12 @@ export class OrderedHasher {
   constructor(
     private readonly keepChunks: boolean,
     private readonly meter: HeldBytesMeter,
-    private readonly options: { wholeHash: boolean; fullMd5: boolean } = { wholeHash: true, fullMd5: true },
+    private readonly options: { wholeHash: boolean; fullMd5: boolean; maxPartsAhead?: number } = { wholeHash: true, fullMd5: true },
   ) {}
+
+  private get maxPartsAhead(): number {
+    return this.options.maxPartsAhead ?? DEFAULT_MAX_PARTS_AHEAD;
+  }
 
   openSink(partNumber: number, alreadyAccepted: boolean): PartSink {
     const sink = alreadyAccepted
@@ -97,6 +115,7 @@ export class OrderedHasher {
           ? this.sink(partNumber, 'stream', this.running.copy(), this.keepChunks)
           : this.sink(partNumber, 'buffer', undefined, this.keepChunks);
     this.open.add(sink);
+    this.regate();
     return sink;
   }
 
@@ -107,6 +126,7 @@ export class OrderedHasher {
   /** The sink's part is accepted for the first time: hash it now or hold it until its turn. */
   accept(sink: PartSink): void {
     this.open.delete(sink);
+    sink.gate.set(false);
     if (!this.options.wholeHash) {
       sink.chunks = [];
       return;
@@ -130,6 +150,7 @@ export class OrderedHasher {
   discard(sink: PartSink): void {
     this.open.delete(sink);
     sink.dispose();
+    this.regate();
   }
 
   /** Number of parts hashed so far (all of them once `next` is past the last). */
@@ -152,5 +173,19 @@ export class OrderedHasher {
     for (const sink of this.open) {
       if (sink.mode === 'buffer' && sink.partNumber === this.next) sink.promote(this.running.copy());
     }
+    this.regate();
+  }
+
+  /**
+   * Opens or closes every open sink's gate: a buffering part is paused while the next part is
+   * being received and it is more than `maxPartsAhead` past it. Called whenever the open sinks or
+   * the next part change; a handful of sinks at most, so the scan costs nothing.
+   */
+  private regate(): void {
+    if (!this.options.wholeHash) return;
+    let nextArriving = false;
+    for (const sink of this.open) if (sink.mode === 'stream' && sink.partNumber === this.next) nextArriving = true;
+    const limit = this.next + this.maxPartsAhead;
+    for (const sink of this.open) sink.gate.set(nextArriving && sink.mode === 'buffer' && sink.partNumber > limit);
   }
 }

@@ -83,3 +83,49 @@ describe('OrderedHasher', () => {
     expect(hasher.digest()).toBe(createHash('sha256').update('aaabbb').digest('hex'));
   });
 });
+
+describe('OrderedHasher backpressure', () => {
+  const closed = (sinks: PartSink[]): boolean[] => sinks.map((s) => s.gate.closed);
+
+  it('pauses parts more than maxPartsAhead past the next one while it arrives, and reopens them as it advances', () => {
+    const hasher = new OrderedHasher(false, meter(), { wholeHash: true, fullMd5: false, maxPartsAhead: 2 });
+    const one = hasher.openSink(1, false);
+    const later = [2, 3, 4, 5].map((n) => hasher.openSink(n, false));
+    expect(closed(later)).toEqual([false, false, true, true]);
+    one.write(Buffer.from('a'));
+    hasher.accept(one);
+    // Part 2 is promoted and streams: window 3..4.
+    expect(later.map((s) => s.mode)).toEqual(['stream', 'buffer', 'buffer', 'buffer']);
+    expect(closed(later)).toEqual([false, false, false, true]);
+    for (const [i, sink] of later.slice(0, 3).entries()) sink.write(Buffer.from('bcd'[i]!));
+    hasher.accept(later[1]!); // part 3 waits for part 2
+    hasher.accept(later[2]!); // part 4 too
+    expect(later[3]!.gate.closed).toBe(true);
+    hasher.accept(later[0]!); // 2, 3, 4 hashed: part 5 is next and flows
+    expect(later[3]!.mode).toBe('stream');
+    expect(later[3]!.gate.closed).toBe(false);
+    later[3]!.write(Buffer.from('e'));
+    hasher.accept(later[3]!);
+    expect(hasher.digest()).toBe(createHash('sha256').update('abcde').digest('hex'));
+  });
+
+  it('pauses nothing while the next part is not arriving (the client may be waiting on the others)', () => {
+    const hasher = new OrderedHasher(false, meter(), { wholeHash: true, fullMd5: false, maxPartsAhead: 1 });
+    const far = [5, 6, 7].map((n) => hasher.openSink(n, false));
+    expect(closed(far)).toEqual([false, false, false]);
+    const one = hasher.openSink(1, false);
+    expect(closed(far)).toEqual([true, true, true]);
+    // The client gives up on part 1 mid-body: nothing is arriving for it, so the rest flow again.
+    hasher.discard(one);
+    expect(closed(far)).toEqual([false, false, false]);
+  });
+
+  it('never pauses re-PUTs of accepted parts, nor anything when the whole-media hash is off', () => {
+    const hasher = new OrderedHasher(false, meter(), { wholeHash: true, fullMd5: false, maxPartsAhead: 1 });
+    hasher.openSink(1, false);
+    expect(hasher.openSink(9, true).gate.closed).toBe(false);
+    const off = new OrderedHasher(false, meter(), { wholeHash: false, fullMd5: false, maxPartsAhead: 1 });
+    off.openSink(1, false);
+    expect(off.openSink(9, false).gate.closed).toBe(false);
+  });
+});
