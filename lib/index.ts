@@ -1,7 +1,7 @@
 export { OFAuthUploadStream, type OFAuthUploadStreamEvents } from './upload-stream';
 export { uploadToVault, type UploadSource } from './upload-to-vault';
 export { DEFAULT_BASE_URL, type OFAuthUploadOptions, type UploadProgress } from './options';
-export type { UploadSession, MultipartPlan, PlanPart } from './plan';
+export { isPlanless, type UploadSession, type MultipartPlan, type PlanlessSession, type PlanPart } from './plan';
 export type { UploadResult, PartReceipt } from './upload-sink';
 export type { VaultMedia } from './answers';
 export {

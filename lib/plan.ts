@@ -27,10 +27,23 @@ const planlessSchema = z.object({ mediaUploadId: z.string().min(1) });
 export type PlanPart = z.infer<typeof planPartSchema>;
 export type MultipartPlan = z.infer<typeof multipartPlanSchema>;
 
-/** The validated init answer, as the `session` event hands it out. */
-export type UploadSession =
-  | (MultipartPlan & { kind: 'parts' })
-  | { kind: 'planless'; mediaUploadId: string };
+/** The newer API's init answer: an id, and no plan. */
+export interface PlanlessSession {
+  mediaUploadId: string;
+  /** Never present: what tells this answer from a plan. */
+  parts?: undefined;
+}
+
+/**
+ * The validated init answer, as the `session` event hands it out: exactly the server's fields
+ * (unknown ones dropped), so it compares equal to what the API sent. `isPlanless` tells the two
+ * apart.
+ */
+export type UploadSession = MultipartPlan | PlanlessSession;
+
+export function isPlanless(session: UploadSession): session is PlanlessSession {
+  return !('parts' in session);
+}
 
 const PLAN_KEYS = ['uploadType', 'totalParts', 'partSize', 'expiresAt', 'parts', 'completeUrl'];
 
@@ -50,13 +63,13 @@ export function parseInitAnswer(json: unknown, size: number, apiOrigin: string):
   if (!hasPlanFields) {
     const planless = planlessSchema.safeParse(json);
     if (!planless.success) throw new PlanError(zodIssues(planless.error));
-    return { kind: 'planless', mediaUploadId: planless.data.mediaUploadId };
+    return { mediaUploadId: planless.data.mediaUploadId };
   }
   const parsed = multipartPlanSchema.safeParse(json);
   if (!parsed.success) throw new PlanError(zodIssues(parsed.error));
   const issues = planConsistencyIssues(parsed.data, size, apiOrigin);
   if (issues.length > 0) throw new PlanError(issues);
-  return { ...parsed.data, kind: 'parts' };
+  return parsed.data;
 }
 
 /** Everything that makes a well-typed plan unusable for `size` bytes; empty when it is sound. */

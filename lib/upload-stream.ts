@@ -6,7 +6,7 @@ import { type HttpContext, defaultDispatcher } from './http';
 import { MultipartUpload } from './multipart-upload';
 import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, resolveOptions } from './options';
 import { PlanlessUpload } from './planless-upload';
-import { type PartsPlan, type UploadSession, singlePartPlan } from './plan';
+import { type PartsPlan, type UploadSession, isPlanless, singlePartPlan } from './plan';
 import { ProgressTracker } from './progress';
 import { RateGate } from './retry';
 import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
@@ -117,7 +117,7 @@ export class OFAuthUploadStream extends Writable {
     this.#session = session;
     const signal = this.#controller.signal;
     const { size, concurrency } = this.#options;
-    const totalParts = session.kind === 'parts' ? session.parts.length : 1;
+    const totalParts = isPlanless(session) ? 1 : session.parts.length;
     // Progress is emitted from inside a request body: a throwing listener must fail the upload
     // rather than look like a network error to be retried.
     const progress = new ProgressTracker(size, totalParts, (p) => {
@@ -137,7 +137,7 @@ export class OFAuthUploadStream extends Writable {
         onError: this.#fail,
       });
     let sink: UploadSink;
-    if (session.kind === 'parts') sink = parts(session);
+    if (!isPlanless(session)) sink = parts(session);
     else if (size <= this.#options.planlessRetryBuffer) {
       // Small enough to hold: send it as one part to the single-PUT endpoint, so a failed
       // attempt can be retried from the buffer instead of failing the upload.

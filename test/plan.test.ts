@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PlanError } from '../lib/errors';
-import { parseInitAnswer } from '../lib/plan';
+import { isPlanless, parseInitAnswer } from '../lib/plan';
 
 const ORIGIN = 'https://api.ofauth.com';
 
@@ -38,8 +38,8 @@ function rejects(json: unknown, size: number): PlanError {
 describe('parseInitAnswer', () => {
   it('accepts the guide example (6,825,499 bytes in 5 MiB parts)', () => {
     const session = parseInitAnswer(plan(6_825_499, 5_242_880), 6_825_499, ORIGIN);
-    expect(session.kind).toBe('parts');
-    if (session.kind !== 'parts') return;
+    expect(isPlanless(session)).toBe(false);
+    if (isPlanless(session)) return;
     expect(session.parts.map((p) => p.byteRange)).toEqual([
       { start: 0, end: 5_242_879 },
       { start: 5_242_880, end: 6_825_498 },
@@ -47,7 +47,9 @@ describe('parseInitAnswer', () => {
   });
 
   it('treats { mediaUploadId } alone as the plan-less API', () => {
-    expect(parseInitAnswer({ mediaUploadId: 'upload:x' }, 10, ORIGIN)).toEqual({ kind: 'planless', mediaUploadId: 'upload:x' });
+    const session = parseInitAnswer({ mediaUploadId: 'upload:x', extra: 1 }, 10, ORIGIN);
+    expect(session).toEqual({ mediaUploadId: 'upload:x' });
+    expect(isPlanless(session)).toBe(true);
   });
 
   it('rejects non-objects and an empty mediaUploadId', () => {

@@ -87,6 +87,8 @@ describe('round trips', () => {
     upload.on('session', (s) => sessions.push(s));
     await pipeline(source(data, 16 * KiB), upload);
     expect(sessions).toHaveLength(1);
+    expect(sessions[0]).toMatchObject({ uploadType: 'single', totalParts: 1, partSize: data.length });
+    expect(Object.keys(sessions[0] as object).sort()).toEqual(['completeUrl', 'expiresAt', 'mediaUploadId', 'partSize', 'parts', 'totalParts', 'uploadType']);
     expect(completes(e)).toHaveLength(0);
     expect(upload.result?.media?.id).toBeTruthy();
     expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
@@ -104,7 +106,7 @@ describe('round trips', () => {
     const sampler = liveMemorySampler();
     await pipeline(src, upload);
     const { peakExternal } = sampler.stop();
-    expect(upload.session).toEqual({ kind: 'planless', mediaUploadId: upload.result!.mediaUploadId });
+    expect(upload.session).toEqual({ mediaUploadId: upload.result!.mediaUploadId });
     expect(partPuts(e)).toHaveLength(1);
     expect(partPuts(e)[0]!.headers['content-length']).toBe(String(size));
     expect(completes(e)).toHaveLength(0);
