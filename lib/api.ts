@@ -68,11 +68,11 @@ export class UploadApi {
     mediaUploadId: string,
     part: PlanPart,
     data: Uint8Array,
-    expiresAt: string | undefined,
+    expiresAt: string,
     onSent: (bytes: number) => void,
   ): Promise<PartAnswer> {
     const foreign = !this.isApiOrigin(part.uploadUrl);
-    const expiresAtMs = expiresAt === undefined ? Number.POSITIVE_INFINITY : Date.parse(expiresAt);
+    const expiresAtMs = Date.parse(expiresAt);
     const headers: Record<string, string> = foreign
       ? // Presigned URLs sign their headers: anything beyond Content-Length may break them.
         { 'content-length': String(data.length) }
@@ -85,7 +85,7 @@ export class UploadApi {
           headers,
           body: () => slices(data, onSent),
           beforeAttempt: () => {
-            if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt ?? '');
+            if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
           },
         },
         this.#http,
@@ -93,7 +93,7 @@ export class UploadApi {
       return parsePartAnswer(answer, { ...this.#ctx(part.uploadUrl, 'PUT', mediaUploadId), partNumber: part.partNumber, foreign });
     } catch (error) {
       // A session the server has let go of: say so rather than a bare 410/404.
-      if (expiresAt !== undefined && error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs)) {
+      if (error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs)) {
         throw new UploadExpiredError(expiresAt, { cause: error });
       }
       throw error;
@@ -105,15 +105,18 @@ export class UploadApi {
     return `${this.#options.baseUrl}/v2/access/uploads/${encodeURIComponent(mediaUploadId)}`;
   }
 
-  /** The plan-less single PUT: streams the whole body once; it finalizes by itself. */
-  async putWhole(mediaUploadId: string, body: RequestBody, canRetry: () => boolean): Promise<FinalAnswer> {
+  /**
+   * The plan-less single PUT: streams the whole file; it finalizes by itself. `body` is called
+   * per attempt; `canRetry` says whether a new attempt could still send the whole file.
+   */
+  async putWhole(mediaUploadId: string, body: () => RequestBody, canRetry: () => boolean): Promise<FinalAnswer> {
     const url = this.singlePutUrl(mediaUploadId);
     const answer = await send(
       {
         method: 'PUT',
         url,
         headers: { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(this.#options.size) },
-        body: () => body,
+        body,
         canRetry,
       },
       this.#http,

@@ -4,7 +4,7 @@ import { BufferPool } from './buffer-pool';
 import { OFAuthUploadError } from './errors';
 import { type FilledPart, PartAssembler } from './part-assembler';
 import { PartUploader } from './part-uploader';
-import { type PartsPlan, partLength } from './plan';
+import { type MultipartPlan, partLength } from './plan';
 import type { ProgressTracker } from './progress';
 import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
 
@@ -20,7 +20,7 @@ export interface MultipartUploadDeps {
 
 /** source bytes → PartAssembler → PartUploader → complete (unless a part answer finalized). */
 export class MultipartUpload implements UploadSink {
-  readonly #plan: PartsPlan;
+  readonly #plan: MultipartPlan;
   readonly #deps: MultipartUploadDeps;
   readonly #assembler: PartAssembler;
   readonly #uploader: PartUploader<{ etag?: string; media?: VaultMedia }>;
@@ -28,7 +28,7 @@ export class MultipartUpload implements UploadSink {
   #media: VaultMedia | undefined;
   #last: FilledPart | undefined;
 
-  constructor(plan: PartsPlan, deps: MultipartUploadDeps) {
+  constructor(plan: MultipartPlan, deps: MultipartUploadDeps) {
     this.#plan = plan;
     this.#deps = deps;
     // Every part but the last is partSize long, so one size fits all pooled buffers; a single

@@ -113,14 +113,6 @@ export function planConsistencyIssues(plan: MultipartPlan, size: number, apiOrig
   return issues;
 }
 
-/** What the part machinery needs of a plan: a plan-less upload small enough to buffer has no expiry. */
-export type PartsPlan = Pick<MultipartPlan, 'mediaUploadId' | 'partSize' | 'parts' | 'completeUrl'> & { expiresAt?: string };
-
-/** A plan-less upload as one part sent to the finalizing single-PUT endpoint, so it can be retried. */
-export function singlePartPlan(mediaUploadId: string, size: number, uploadUrl: string): PartsPlan {
-  return { mediaUploadId, partSize: size, parts: [{ partNumber: 1, uploadUrl, byteRange: { start: 0, end: size - 1 } }] };
-}
-
 /** Bytes a part holds (byteRange.end is inclusive). */
 export function partLength(part: PlanPart): number {
   return part.byteRange.end - part.byteRange.start + 1;

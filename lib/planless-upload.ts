@@ -12,6 +12,8 @@ const SLICE_BYTES = 1024 * 1024;
 export interface PlanlessUploadDeps {
   api: UploadApi;
   size: number;
+  /** Files up to this size keep a copy of what was sent, so a failed attempt can be replayed. */
+  replayLimit: number;
   signal: AbortSignal;
   progress: ProgressTracker;
   onPart: (receipt: PartReceipt) => void;
@@ -20,18 +22,21 @@ export interface PlanlessUploadDeps {
 
 /**
  * The newer API answers init with `{ mediaUploadId }` only: the whole source streams through one
- * PUT that finalizes by itself. It can be retried only until its first byte was taken, since
- * the source is read once and never buffered. The last chunk is held until the stream has
- * confirmed the byte count: otherwise the server would finalize an upload the source then
- * overruns.
+ * PUT that finalizes by itself, from the first chunk on. The source is read once: a file larger
+ * than `replayLimit` is never held, so its PUT can be retried only until its first byte was
+ * taken; a smaller one keeps a copy of the bytes sent, and a new attempt replays them first.
+ * The last chunk waits for the stream to confirm the byte count: otherwise the server would
+ * finalize an upload the source then overruns.
  */
 export class PlanlessUpload implements UploadSink {
   readonly #mediaUploadId: string;
   readonly #size: number;
   readonly #progress: ProgressTracker;
   readonly #onPart: (receipt: PartReceipt) => void;
-  readonly #body = new PushBody();
+  readonly #live: PushBody;
   readonly #request: Promise<FinalAnswer>;
+  /** Copies of every slice the client took, while the file is small enough to keep. */
+  readonly #replay: Uint8Array[] | undefined;
   #written = 0;
   #taken = 0;
   #last: Buffer | undefined;
@@ -42,10 +47,18 @@ export class PlanlessUpload implements UploadSink {
     this.#size = deps.size;
     this.#progress = deps.progress;
     this.#onPart = deps.onPart;
-    const onAbort = () => this.#body.fail(deps.signal.reason);
+    const replay: Uint8Array[] | undefined = deps.size <= deps.replayLimit ? [] : undefined;
+    this.#replay = replay;
+    // Recorded as the client takes each slice, so a retry replays exactly what was taken.
+    this.#live = new PushBody(replay && ((chunk) => replay.push(chunk)));
+    const onAbort = () => this.#live.fail(deps.signal.reason);
     if (deps.signal.aborted) onAbort();
     else deps.signal.addEventListener('abort', onAbort, { once: true });
-    this.#request = deps.api.putWhole(mediaUploadId, this.#body, () => !this.#body.started);
+    this.#request = deps.api.putWhole(
+      mediaUploadId,
+      () => this.#attemptBody(),
+      () => this.#replay !== undefined || !this.#live.started,
+    );
     this.#request.then(
       (answer) => {
         deps.signal.removeEventListener('abort', onAbort);
@@ -55,15 +68,21 @@ export class PlanlessUpload implements UploadSink {
           { status: answer.status, method: 'PUT', path: safePath(deps.api.singlePutUrl(mediaUploadId)), bodyExcerpt: '', attempts: 1 },
           `it answered after ${this.#taken} of ${this.#size} bytes, before the body was complete`,
         );
-        this.#body.fail(error);
+        this.#live.fail(error);
         deps.onError(error);
       },
       (error: unknown) => {
         deps.signal.removeEventListener('abort', onAbort);
-        this.#body.fail(error);
+        this.#live.fail(error);
         deps.onError(error);
       },
     );
+  }
+
+  /** One attempt's body: what earlier attempts already took (from the copy), then the live stream. */
+  async *#attemptBody(): AsyncGenerator<Uint8Array> {
+    if (this.#replay !== undefined) yield* this.#replay.slice();
+    yield* this.#live;
   }
 
   write(chunk: Buffer): Promise<void> | undefined {
@@ -81,7 +100,7 @@ export class PlanlessUpload implements UploadSink {
   async #send(data: Buffer): Promise<void> {
     for (let offset = 0; offset < data.length; offset += SLICE_BYTES) {
       const slice = data.subarray(offset, offset + SLICE_BYTES);
-      await this.#body.push(slice);
+      await this.#live.push(slice);
       this.#taken += slice.length;
       this.#progress.sent(1, this.#taken);
     }
@@ -91,7 +110,7 @@ export class PlanlessUpload implements UploadSink {
     this.#finishing = true;
     if (this.#last !== undefined) await this.#send(this.#last);
     this.#last = undefined;
-    this.#body.end();
+    this.#live.end();
     const { media } = await this.#request;
     this.#progress.partDone(1, this.#taken);
     // The whole file was one part: report it like the parts of a plan.

@@ -9,6 +9,12 @@ export class PushBody implements AsyncIterable<Uint8Array> {
   #ended = false;
   #failure: { error: unknown } | undefined;
   #started = false;
+  readonly #onTake: ((chunk: Uint8Array) => void) | undefined;
+
+  /** `onTake` runs as the client takes each chunk, before it is written anywhere. */
+  constructor(onTake?: (chunk: Uint8Array) => void) {
+    this.#onTake = onTake;
+  }
 
   /** True once any byte was taken: from then on the request cannot be sent again. */
   get started(): boolean {
@@ -49,6 +55,7 @@ export class PushBody implements AsyncIterable<Uint8Array> {
       if (pending !== undefined) {
         this.#pending = undefined;
         this.#started = true;
+        this.#onTake?.(pending.chunk);
         try {
           yield pending.chunk;
         } finally {

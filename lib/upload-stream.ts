@@ -6,7 +6,7 @@ import { type HttpContext, defaultDispatcher } from './http';
 import { MultipartUpload } from './multipart-upload';
 import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, resolveOptions } from './options';
 import { PlanlessUpload } from './planless-upload';
-import { type PartsPlan, type UploadSession, isPlanless, singlePartPlan } from './plan';
+import { type UploadSession, isPlanless } from './plan';
 import { ProgressTracker } from './progress';
 import { RateGate } from './retry';
 import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
@@ -127,31 +127,24 @@ export class OFAuthUploadStream extends Writable {
         this.#fail(error);
       }
     });
-    const parts = (plan: PartsPlan) =>
-      new MultipartUpload(plan, {
-        api: this.#api,
-        concurrency,
-        signal,
-        progress,
-        onPart: (receipt) => this.emit('part', receipt),
-        onError: this.#fail,
-      });
-    let sink: UploadSink;
-    if (!isPlanless(session)) sink = parts(session);
-    else if (size <= this.#options.planlessRetryBuffer) {
-      // Small enough to hold: send it as one part to the single-PUT endpoint, so a failed
-      // attempt can be retried from the buffer instead of failing the upload.
-      sink = parts(singlePartPlan(session.mediaUploadId, size, this.#api.singlePutUrl(session.mediaUploadId)));
-    } else {
-      sink = new PlanlessUpload(session.mediaUploadId, {
-        api: this.#api,
-        size,
-        signal,
-        progress,
-        onPart: (receipt) => this.emit('part', receipt),
-        onError: this.#fail,
-      });
-    }
+    const sink: UploadSink = isPlanless(session)
+      ? new PlanlessUpload(session.mediaUploadId, {
+          api: this.#api,
+          size,
+          replayLimit: this.#options.planlessRetryBuffer,
+          signal,
+          progress,
+          onPart: (receipt) => this.emit('part', receipt),
+          onError: this.#fail,
+        })
+      : new MultipartUpload(session, {
+          api: this.#api,
+          concurrency,
+          signal,
+          progress,
+          onPart: (receipt) => this.emit('part', receipt),
+          onError: this.#fail,
+        });
     this.emit('session', session);
     return sink;
   }

@@ -137,12 +137,32 @@ describe('round trips', () => {
     expect((error as OFAuthApiError).status).toBe(503);
   });
 
-  it('a small plan-less upload is held and sent as one retryable part', async () => {
-    const e = await emulator({ mode: 'planless', faults: [{ route: 'single', nth: 1, action: { type: 'status', status: 503 } }] });
+  it('a small plan-less upload streams from the first chunk, and a failed attempt is replayed from its copy', async () => {
+    const e = await emulator({
+      mode: 'planless',
+      faults: [
+        { route: 'single', nth: 1, action: { type: 'reset', afterBytes: 1_000_000 } },
+        { route: 'single', nth: 2, action: { type: 'status', status: 503 } },
+      ],
+    });
     const data = bytes(3 * MiB + 5, 4);
+    const slow = Readable.from(
+      (async function* () {
+        for (let o = 0; o < data.length; o += 256 * KiB) {
+          yield data.subarray(o, o + 256 * KiB);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      })(),
+      { objectMode: false },
+    );
+    let sourceEndedAt = 0;
+    slow.on('end', () => (sourceEndedAt = Date.now()));
     const upload = new OFAuthUploadStream(options(e, data.length));
-    await pipeline(source(data, 64 * KiB), upload);
-    expect(partPuts(e)).toHaveLength(2);
+    await pipeline(slow, upload);
+    const puts = partPuts(e);
+    expect(puts).toHaveLength(3);
+    // Streamed: the first PUT was under way long before the source had ended.
+    expect(puts[0]!.startedAt).toBeLessThan(sourceEndedAt - 50);
     expect(completes(e)).toHaveLength(0);
     expect(upload.result!.parts).toEqual([{ partNumber: 1 }]);
     expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
