@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { fail, ok } from './answer';
 import { checkApiAuth } from './auth';
 import { readJson } from './body';
+import { malformPlan } from './malformed-plans';
 import type { Handler } from './context';
 import { makePlan } from './plan-maker';
 import { describeIssues } from './schema-error';
@@ -59,5 +60,6 @@ export const handleInit: Handler = async (ctx) => {
   ctx.record.mediaUploadId = mediaUploadId;
   if (!made.plan) return ok({ mediaUploadId });
   const plan = made.plan;
-  return ok(options.planTransform ? options.planTransform(plan, { size }) : plan);
+  if (options.planTransform) return ok(options.planTransform(plan, { size }));
+  return ok(options.malformedPlan ? malformPlan(plan, options.malformedPlan) : plan);
 };

@@ -2,6 +2,7 @@
 export { startEmulator } from './server';
 export { DEFAULT_EMULATOR_API_KEY, DEFAULT_PART_SIZE } from './options';
 export { partRanges } from './plan-maker';
+export { MALFORMED_PLAN_KINDS, malformPlan, type MalformedPlanKind } from './malformed-plans';
 export type {
   ByteRange,
   Emulator,

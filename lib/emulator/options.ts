@@ -1,3 +1,4 @@
+import { MALFORMED_PLAN_KINDS, type MalformedPlanKind } from './malformed-plans';
 import type { EmulatorHashing, EmulatorMode, EmulatorOptions, FaultRule, InitPlan, PlanContext, RandomFaults } from './types';
 
 export const DEFAULT_EMULATOR_API_KEY = 'emulator-test-key';
@@ -16,6 +17,7 @@ export interface ResolvedOptions {
   hashing: EmulatorHashing;
   expiresInMs: number;
   planTransform: ((plan: InitPlan, ctx: PlanContext) => unknown) | undefined;
+  malformedPlan: MalformedPlanKind | undefined;
   faults: FaultRule[];
   randomFaults: RandomFaults | undefined;
   latencyMs: number;
@@ -39,6 +41,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     hashing: options.hashing ?? 'full',
     expiresInMs: options.expiresInMs ?? DEFAULT_EXPIRES_IN_MS,
     planTransform: options.planTransform,
+    malformedPlan: options.malformedPlan,
     faults: options.faults ?? [],
     randomFaults: options.randomFaults,
     latencyMs: options.latencyMs ?? 0,
@@ -54,6 +57,9 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     throw new TypeError(`emulator: partSize must be a positive integer, got ${String(options.partSize)}`);
   }
   if (!HASHING.includes(resolved.hashing)) throw new TypeError(`emulator: unknown hashing ${String(options.hashing)}`);
+  if (resolved.malformedPlan !== undefined && !MALFORMED_PLAN_KINDS.includes(resolved.malformedPlan)) {
+    throw new TypeError(`emulator: unknown malformedPlan ${String(options.malformedPlan)}; expected one of ${MALFORMED_PLAN_KINDS.join(', ')}`);
+  }
   if (!MODES.includes(resolved.mode)) throw new TypeError(`emulator: unknown mode ${String(options.mode)}`);
   if (!Number.isFinite(resolved.expiresInMs)) throw new TypeError('emulator: expiresInMs must be finite');
   if (!Number.isFinite(resolved.latencyMs) || resolved.latencyMs < 0) {

@@ -1,3 +1,4 @@
+import type { MalformedPlanKind } from './malformed-plans';
 // Public types of the emulator. Kept apart from the implementation so users' tests can
 // import them without pulling the server in, and so the shapes read as the contract.
 
@@ -209,6 +210,8 @@ export interface EmulatorOptions {
    * created from the real plan. Not called in 'planless' mode (use a 'mutate' fault on 'init').
    */
   planTransform?: (plan: InitPlan, ctx: PlanContext) => unknown;
+  /** Answer every init with a plan broken this way (see MALFORMED_PLAN_KINDS); planTransform wins if both are set. */
+  malformedPlan?: MalformedPlanKind;
   faults?: FaultRule[];
   randomFaults?: RandomFaults;
   /** Added before every response. Default 0. */
