@@ -20,17 +20,10 @@ export interface UploadSummary {
   sha256Match?: boolean;
 }
 
-export interface SummaryInput {
-  target: 'emulator' | 'api';
-  baseUrl: string;
-  filename: string;
-  contentType: string;
-  bytes: number;
-  elapsedMs: number;
+export type SummaryInput = Pick<UploadSummary, 'target' | 'baseUrl' | 'filename' | 'contentType' | 'bytes' | 'elapsedMs' | 'sha256'> & {
   result: UploadResult;
-  sha256: string;
   storedSha256?: string | undefined;
-}
+};
 
 export function summarize(input: SummaryInput): UploadSummary {
   const { result, storedSha256, ...rest } = input;

@@ -1,12 +1,10 @@
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFAuthUploadStream } from '../../lib/index';
-import { KiB, MiB } from '../helpers';
+import { KiB, MiB, generatedSource } from '../helpers';
 
 const root = join(__dirname, '..', '..');
 const UPLOADS = 20;
@@ -43,37 +41,12 @@ afterAll(async () => {
   await new Promise((resolve) => child.once('exit', resolve));
 });
 
-const RING = 8;
-
 /**
- * Generates `size` pseudo-random bytes, hashing what it hands out. It recycles a ring of RING
- * chunk buffers, as some real sources do: if the uploader kept a view of a chunk after its write
- * callback, the overwritten bytes would break the stored sha256. The ring also keeps dead source
- * chunks out of the memory figures.
+ * The source recycles a ring of RING chunk buffers, as some real sources do: if the uploader kept
+ * a view of a chunk after its write callback, the overwritten bytes would break the stored
+ * sha256. The ring also keeps dead source chunks out of the memory figures.
  */
-function generated(size: number, seed: number): Readable & { sha256: () => string } {
-  const hash = createHash('sha256');
-  const ring = Array.from({ length: RING }, () => Buffer.allocUnsafe(CHUNK));
-  let left = size;
-  let turn = 0;
-  let x = seed;
-  const stream = new Readable({
-    highWaterMark: CHUNK,
-    read() {
-      if (left === 0) return void this.push(null);
-      const chunk = ring[turn++ % RING]!.subarray(0, Math.min(CHUNK, left));
-      for (let i = 0; i < chunk.length; i++) {
-        if ((i & 3) === 0) x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-        chunk[i] = (x >>> ((i & 3) * 8)) & 0xff;
-      }
-      left -= chunk.length;
-      hash.update(chunk);
-      this.push(chunk);
-    },
-  }) as Readable & { sha256: () => string };
-  stream.sha256 = () => hash.digest('hex');
-  return stream;
-}
+const RING = 8;
 
 describe('load', () => {
   it(`${UPLOADS} uploads at once on one dispatcher arrive intact, within the sum of their memory bounds`, async () => {
@@ -90,7 +63,7 @@ describe('load', () => {
     const timer = setInterval(sample, 5);
     try {
       const uploads = Array.from({ length: UPLOADS }, async (_, i) => {
-        const src = generated(SIZE, i + 1);
+        const src = generatedSource(SIZE, i + 1, CHUNK, RING);
         const upload = new OFAuthUploadStream({
           apiKey: server.apiKey, connectionId: 'load', baseUrl: server.url, filename: `load-${i}.bin`,
           contentType: 'video/mp4', size: SIZE, concurrency: CONCURRENCY, dispatcher,
