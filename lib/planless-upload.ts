@@ -24,9 +24,9 @@ export interface PlanlessUploadDeps {
  * The newer API answers init with `{ mediaUploadId }` only: the whole source streams through one
  * PUT that finalizes by itself, from the first chunk on. The source is read once: a file larger
  * than `replayLimit` is never held, so its PUT can be retried only until its first byte was
- * taken; a smaller one keeps a copy of the bytes sent, and a new attempt replays them first.
- * The last chunk waits for the stream to confirm the byte count: otherwise the server would
- * finalize an upload the source then overruns.
+ * taken; a smaller one keeps a copy of the bytes taken, and a new attempt replays them first.
+ * The very last byte waits for the stream to confirm the byte count: without it the server
+ * cannot finalize an upload the source then overruns.
  */
 export class PlanlessUpload implements UploadSink {
   readonly #mediaUploadId: string;
@@ -36,11 +36,12 @@ export class PlanlessUpload implements UploadSink {
   readonly #live: PushBody;
   readonly #request: Promise<FinalAnswer>;
   /** Copies of every slice the client took, while the file is small enough to keep. */
-  readonly #replay: Uint8Array[] | undefined;
+  #replay: Uint8Array[] | undefined;
   #written = 0;
   #taken = 0;
-  #last: Buffer | undefined;
-  #finishing = false;
+  #lastByte: Buffer | undefined;
+  /** Whether the current attempt's body was handed over whole: only then may a 2xx be trusted. */
+  #attemptComplete = false;
 
   constructor(mediaUploadId: string, deps: PlanlessUploadDeps) {
     this.#mediaUploadId = mediaUploadId;
@@ -54,52 +55,65 @@ export class PlanlessUpload implements UploadSink {
     const onAbort = () => this.#live.fail(deps.signal.reason);
     if (deps.signal.aborted) onAbort();
     else deps.signal.addEventListener('abort', onAbort, { once: true });
-    this.#request = deps.api.putWhole(
-      mediaUploadId,
-      () => this.#attemptBody(),
-      () => this.#replay !== undefined || !this.#live.started,
-    );
-    this.#request.then(
-      (answer) => {
+    const path = safePath(deps.api.singlePutUrl(mediaUploadId));
+    this.#request = deps.api
+      .putWhole(
+        mediaUploadId,
+        () => this.#attemptBody(),
+        () => this.#replay !== undefined || !this.#live.started,
+      )
+      .then((answer) => {
+        if (!this.#attemptComplete) {
+          // A 2xx before the body was complete: the server cannot have the whole file.
+          throw new InvalidResponseError(
+            { status: answer.status, method: 'PUT', path, bodyExcerpt: '', attempts: 1 },
+            `it answered after ${this.#taken} of ${this.#size} bytes, before the body was complete`,
+          );
+        }
+        return answer;
+      })
+      .finally(() => {
         deps.signal.removeEventListener('abort', onAbort);
-        if (this.#finishing) return;
-        // A 2xx before the body was complete: the server cannot have the whole file.
-        const error = new InvalidResponseError(
-          { status: answer.status, method: 'PUT', path: safePath(deps.api.singlePutUrl(mediaUploadId)), bodyExcerpt: '', attempts: 1 },
-          `it answered after ${this.#taken} of ${this.#size} bytes, before the body was complete`,
-        );
-        this.#live.fail(error);
-        deps.onError(error);
-      },
-      (error: unknown) => {
-        deps.signal.removeEventListener('abort', onAbort);
-        this.#live.fail(error);
-        deps.onError(error);
-      },
-    );
+        this.#replay = undefined; // nothing can be re-sent any more
+      });
+    this.#request.catch((error: unknown) => {
+      this.#live.fail(error);
+      deps.onError(error);
+    });
   }
 
-  /** One attempt's body: what earlier attempts already took (from the copy), then the live stream. */
-  async *#attemptBody(): AsyncGenerator<Uint8Array> {
-    if (this.#replay !== undefined) yield* this.#replay.slice();
-    yield* this.#live;
+  /**
+   * One attempt's body: what earlier attempts took (from the copy), then the live stream. Claimed
+   * and copied together, synchronously, so no slice can fall between the two.
+   */
+  #attemptBody(): AsyncIterable<Uint8Array> {
+    const live = this.#live.claim();
+    const replayed = this.#replay?.slice() ?? [];
+    this.#attemptComplete = false;
+    const self = this;
+    return (async function* () {
+      yield* replayed;
+      yield* live;
+      self.#attemptComplete = true;
+    })();
   }
 
   write(chunk: Buffer): Promise<void> | undefined {
-    // A copy: the socket may still hold what it was given after the client asked for more, and
-    // the caller may reuse its chunk once the write callback ran.
-    const copy = Buffer.from(chunk);
-    this.#written += copy.length;
+    this.#written += chunk.length;
     if (this.#written === this.#size) {
-      this.#last = copy;
-      return undefined;
+      // Keep back the final byte (a copy: the caller may reuse its chunk after the callback).
+      this.#lastByte = Buffer.from(chunk.subarray(chunk.length - 1));
+      if (chunk.length === 1) return undefined;
+      return this.#send(chunk.subarray(0, chunk.length - 1));
     }
-    return this.#send(copy);
+    return this.#send(chunk);
   }
 
-  async #send(data: Buffer): Promise<void> {
+  async #send(data: Uint8Array): Promise<void> {
     for (let offset = 0; offset < data.length; offset += SLICE_BYTES) {
-      const slice = data.subarray(offset, offset + SLICE_BYTES);
+      // A copy per slice: the socket may still hold a slice after the client asked for the next
+      // one, and the caller may reuse its chunk once the write callback ran.
+      const slice = Buffer.from(data.subarray(offset, offset + SLICE_BYTES));
       await this.#live.push(slice);
       this.#taken += slice.length;
       this.#progress.sent(1, this.#taken);
@@ -107,9 +121,8 @@ export class PlanlessUpload implements UploadSink {
   }
 
   async finish(): Promise<UploadResult> {
-    this.#finishing = true;
-    if (this.#last !== undefined) await this.#send(this.#last);
-    this.#last = undefined;
+    if (this.#lastByte !== undefined) await this.#send(this.#lastByte);
+    this.#lastByte = undefined;
     this.#live.end();
     const { media } = await this.#request;
     this.#progress.partDone(1, this.#taken);

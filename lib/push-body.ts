@@ -2,6 +2,10 @@
  * A request body fed by the Writable: `push` resolves once the HTTP client has taken the chunk,
  * so the source is paced by the socket and at most one chunk waits here. Used for the plan-less
  * single PUT, where the whole file goes in one request and must never be buffered.
+ *
+ * Each request attempt `claim`s its own consumer. A failed attempt's consumer may still be
+ * parked here (the HTTP client does not always close it): once a newer attempt has claimed the
+ * body, the old one must never take a chunk, or the new attempt would miss it.
  */
 export class PushBody implements AsyncIterable<Uint8Array> {
   #pending: { chunk: Uint8Array; resolve: () => void; reject: (error: unknown) => void } | undefined;
@@ -9,6 +13,7 @@ export class PushBody implements AsyncIterable<Uint8Array> {
   #ended = false;
   #failure: { error: unknown } | undefined;
   #started = false;
+  #generation = 0;
   readonly #onTake: ((chunk: Uint8Array) => void) | undefined;
 
   /** `onTake` runs as the client takes each chunk, before it is written anywhere. */
@@ -48,8 +53,20 @@ export class PushBody implements AsyncIterable<Uint8Array> {
     wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Uint8Array> {
+  /** A consumer for one attempt; every earlier consumer stops before taking another chunk. */
+  claim(): AsyncIterable<Uint8Array> {
+    const generation = ++this.#generation;
+    this.#wake(); // a parked older consumer wakes, finds itself superseded, and ends
+    return { [Symbol.asyncIterator]: () => this.#consume(generation) };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+    return this.claim()[Symbol.asyncIterator]();
+  }
+
+  async *#consume(generation: number): AsyncGenerator<Uint8Array> {
     for (;;) {
+      if (generation !== this.#generation) throw new Error('superseded by a newer request attempt');
       if (this.#failure !== undefined) throw this.#failure.error;
       const pending = this.#pending;
       if (pending !== undefined) {

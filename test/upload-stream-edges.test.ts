@@ -13,7 +13,7 @@ import {
   type OFAuthUploadOptions,
   type UploadProgress,
 } from '../lib/index';
-import { KiB, MiB, bytes, fastRetry, source, timed } from './helpers';
+import { KiB, MiB, bytes, fastRetry, sha256, source, timed } from './helpers';
 
 // Edge cases found in review: each of these once ended wrong.
 
@@ -102,9 +102,36 @@ describe('a plan-less server that answers before the body is complete', () => {
       expect(error).toBeInstanceOf(InvalidResponseError);
       expect((error as Error).message).toMatch(/before the body was complete/);
       expect(ms).toBeLessThan(5000);
+      // The same with the whole file in one chunk, sent only once the stream has ended.
+      const { error: whole } = await timed(pipeline(Readable.from([Buffer.alloc(5 * MiB, 1)], { objectMode: false }), new OFAuthUploadStream(options(url, 'k', 5 * MiB))));
+      expect(whole).toBeInstanceOf(InvalidResponseError);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('plan-less retries replay exactly what was taken', () => {
+  it('a reset mid-body while the source pauses longer than the backoff: the retry still sends every byte once', async () => {
+    for (let run = 0; run < 3; run++) {
+      const e = await emulator({ mode: 'planless', faults: [{ route: 'single', nth: 1, action: { type: 'reset', afterBytes: 6 * MiB + 64 * KiB } }] });
+      const data = bytes(7 * MiB, run + 1);
+      const pausing = Readable.from(
+        (async function* () {
+          for (let o = 0; o < data.length; o += 64 * KiB) {
+            if (o >= 6 * MiB) await new Promise((r) => setTimeout(r, 3));
+            yield data.subarray(o, o + 64 * KiB);
+          }
+        })(),
+        { objectMode: false },
+      );
+      const upload = new OFAuthUploadStream(options(e.url, e.apiKey, data.length, { retryBaseDelay: 0 }));
+      await pipeline(pausing, upload);
+      expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
+      expect(e.requests.filter((r) => r.route === 'single')).toHaveLength(2);
+      await e.close();
+      emu = undefined;
     }
   });
 });
