@@ -38,8 +38,8 @@ export class UploadApi {
     return { apiKey: this.#options.apiKey, 'x-connection-id': this.#options.connectionId };
   }
 
-  #ctx(url: string, method: string, mediaUploadId: string) {
-    return { method, path: safePath(url), mediaUploadId, secrets: this.#http.secrets };
+  #ctx(url: string, method: string, mediaUploadId: string, extraSecrets: readonly string[] = []) {
+    return { method, path: safePath(url), mediaUploadId, secrets: [...this.#http.secrets, ...extraSecrets] };
   }
 
   async init(): Promise<UploadSession> {
@@ -72,6 +72,9 @@ export class UploadApi {
     onSent: (bytes: number) => void,
   ): Promise<PartAnswer> {
     const foreign = !this.isApiOrigin(part.uploadUrl);
+    // A presigned URL's query values are credentials: a storage service echoing them must not
+    // carry them into an error. (Short values such as "1" would redact half the message.)
+    const querySecrets = foreign ? [...new URL(part.uploadUrl).searchParams.values()].filter((v) => v.length >= 8) : [];
     const expiresAtMs = Date.parse(expiresAt);
     const headers: Record<string, string> = foreign
       ? // Presigned URLs sign their headers: anything beyond Content-Length may break them.
@@ -84,13 +87,14 @@ export class UploadApi {
           url: part.uploadUrl,
           headers,
           body: () => slices(data, onSent),
+          secrets: querySecrets,
           beforeAttempt: () => {
             if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
           },
         },
         this.#http,
       );
-      return parsePartAnswer(answer, { ...this.#ctx(part.uploadUrl, 'PUT', mediaUploadId), partNumber: part.partNumber, foreign });
+      return parsePartAnswer(answer, { ...this.#ctx(part.uploadUrl, 'PUT', mediaUploadId, querySecrets), partNumber: part.partNumber, foreign });
     } catch (error) {
       // A session the server has let go of: say so rather than a bare 410/404.
       if (error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs)) {

@@ -47,6 +47,8 @@ export interface RequestSpec {
   canRetry?: () => boolean;
   /** The most response body kept, in bytes. */
   maxResponseBytes?: number;
+  /** More strings to keep out of errors for this request (a presigned URL's signature). */
+  secrets?: readonly string[];
 }
 
 export interface HttpAnswer {
@@ -100,6 +102,7 @@ async function readText(body: Dispatcher.ResponseData['body'], max: number): Pro
 export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAnswer> {
   const { policy, signal } = ctx;
   const path = safePath(spec.url);
+  const secrets = spec.secrets === undefined ? ctx.secrets : [...ctx.secrets, ...spec.secrets];
   const maxResponseBytes = spec.maxResponseBytes ?? 1024 * 1024;
   for (let attempt = 1; ; attempt++) {
     await ctx.gate.wait(signal);
@@ -127,13 +130,13 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       if (signal.aborted) throw signal.reason;
       const code = errorCode(error);
       const isTimeout = code !== undefined && TIMEOUT_CODES.has(code);
-      const reason = redactSecrets(error instanceof Error ? error.message : String(error), ctx.secrets);
+      const reason = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
       debug('%s %s attempt %d failed after %dms: %s', spec.method, path, attempt, Date.now() - started, code ?? reason);
       if (!(code !== undefined && FATAL_CODES.has(code)) && mayRetry()) {
         await sleep(backoffDelay(attempt, policy), signal);
         continue;
       }
-      const details = { method: spec.method, path, attempts: attempt, reason, cause: sanitizedCause(error, ctx.secrets) };
+      const details = { method: spec.method, path, attempts: attempt, reason, cause: sanitizedCause(error, secrets) };
       throw isTimeout ? new TimeoutError(details) : new NetworkError(details);
     }
     debug('%s %s attempt %d -> %d in %dms', spec.method, path, attempt, status, Date.now() - started);
@@ -149,7 +152,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       status,
       method: spec.method,
       path,
-      bodyExcerpt: bodyExcerpt(text, ctx.secrets),
+      bodyExcerpt: bodyExcerpt(text, secrets),
       attempts: attempt,
     });
   }

@@ -153,6 +153,38 @@ describe('values a server echoes are never quoted', () => {
   });
 });
 
+describe('presigned URLs', () => {
+  it("a storage server echoing the URL's signature does not put it in the error", async () => {
+    const SIG = 'S1gnatureValue_0123456789abcdef';
+    const storage = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.statusCode = 403;
+        res.end(`<Error><Code>SignatureDoesNotMatch</Code><Signature>${SIG}</Signature><Url>${req.url}</Url></Error>`);
+      });
+    });
+    await new Promise<void>((r) => storage.listen(0, '127.0.0.1', r));
+    try {
+      const port = (storage.address() as AddressInfo).port;
+      const e = await emulator({
+        mode: 'multipart',
+        planTransform: (plan) => ({
+          ...plan,
+          parts: plan.parts.map((p) => ({ ...p, uploadUrl: `http://127.0.0.1:${port}/bucket/part${p.partNumber}?X-Signature=${SIG}&X-Expires=1` })),
+        }),
+      });
+      const { error } = await timed(pipeline(source(bytes(1000, 1), 1000), new OFAuthUploadStream(options(e.url, e.apiKey, 1000))));
+      expect((error as { status?: number }).status).toBe(403);
+      const text = String(error) + JSON.stringify(error) + inspect(error, { depth: 8 });
+      expect(text).toContain('SignatureDoesNotMatch');
+      expect(text).not.toContain(SIG);
+    } finally {
+      storage.closeAllConnections();
+      await new Promise((r) => storage.close(r));
+    }
+  });
+});
+
 describe('high concurrency', () => {
   it('64 parts in flight raise no MaxListenersExceededWarning', async () => {
     const warnings: Error[] = [];
