@@ -24,9 +24,14 @@ const sources = Math.max(
 );
 const stale = outputs.some((f) => !existsSync(join(root, f)) || statSync(join(root, f)).mtimeMs < sources);
 if (stale) {
+  const tsup = join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js');
+  if (!existsSync(tsup)) {
+    process.stderr.write('dist/ needs building, but the dev dependencies are missing: run `npm ci` (without --omit=dev or NODE_ENV=production).\n');
+    process.exit(1);
+  }
   process.stderr.write('Building dist/ (sources changed)…\n');
   rmSync(join(root, 'dist'), { recursive: true, force: true });
-  execFileSync(process.execPath, [join(root, 'node_modules', 'tsup', 'dist', 'cli-default.js')], {
+  execFileSync(process.execPath, [tsup], {
     cwd: root,
     stdio: ['ignore', 'ignore', 'inherit'],
   });

@@ -1,6 +1,7 @@
 import { startEmulator } from '../emulator/index';
 import type { EmulatorArgs } from './args';
 import { EXIT_OK } from './exit-codes';
+import { onInterrupt } from './interrupt';
 import type { Output } from './output';
 import { UsageError } from './usage-error';
 
@@ -8,12 +9,14 @@ import { UsageError } from './usage-error';
 function stopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
+      removeInterrupt();
+      process.off('SIGTERM', onTerm);
       resolve(signal);
     };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    const onTerm = (): void => stop('SIGTERM');
+    // Ctrl-C goes through the CLI's one SIGINT handler (a second Ctrl-C still exits at once).
+    const removeInterrupt = onInterrupt(() => stop('SIGINT'));
+    process.on('SIGTERM', onTerm);
   });
 }
 

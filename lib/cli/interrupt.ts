@@ -1,16 +1,28 @@
 import { EXIT_INTERRUPTED } from './exit-codes';
 
+let firstHandler: (() => void) | undefined;
+let seen = 0;
+let installed = false;
+
 /**
- * First Ctrl-C: run `onFirst` (abort the upload and let it wind down). A second one means the
- * user will not wait for that, so exit at once. Returns the remover, to call once settled.
+ * Installed first thing in main, so a Ctrl-C that lands before an upload is under way still
+ * exits with 130 rather than being killed by the signal. With an upload running, the first
+ * Ctrl-C runs its handler (abort and wind down); a second means the user will not wait.
  */
-export function onInterrupt(onFirst: () => void, exit: (code: number) => void = process.exit): () => void {
-  let seen = 0;
-  const listener = (): void => {
+export function installInterruptHandling(exit: (code: number) => void = process.exit): void {
+  if (installed) return;
+  installed = true;
+  process.on('SIGINT', () => {
     seen++;
-    if (seen === 1) onFirst();
+    if (seen === 1 && firstHandler !== undefined) firstHandler();
     else exit(EXIT_INTERRUPTED);
+  });
+}
+
+/** While the returned remover has not run, the first Ctrl-C calls `onFirst` instead of exiting. */
+export function onInterrupt(onFirst: () => void): () => void {
+  firstHandler = onFirst;
+  return () => {
+    if (firstHandler === onFirst) firstHandler = undefined;
   };
-  process.on('SIGINT', listener);
-  return () => process.off('SIGINT', listener);
 }

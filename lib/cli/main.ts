@@ -4,11 +4,13 @@ import { parseCommand, wantsJson } from './args';
 import { runEmulator } from './emulator-command';
 import { EXIT_OK, EXIT_UPLOAD_FAILED, EXIT_USAGE } from './exit-codes';
 import { emulatorHelp, uploadHelp } from './help';
+import { installInterruptHandling } from './interrupt';
 import { Output } from './output';
 import { runUpload } from './upload-command';
 import { UsageError } from './usage-error';
 
 async function main(argv: string[]): Promise<number> {
+  installInterruptHandling();
   const apiKey = process.env.OFAUTH_API_KEY?.trim();
   const out = new Output(process, apiKey ? [apiKey] : [], wantsJson(argv));
   try {

@@ -70,7 +70,7 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
       renderer.abandon();
       if (!interrupted) throw error;
       // Whatever error the pipeline settled with, the cause was the user's Ctrl-C.
-      out.error(new AbortError('Interrupted (SIGINT): in-flight requests cancelled, the upload was not finalized'));
+      out.error(new AbortError('Interrupted (SIGINT): in-flight requests cancelled before the upload was confirmed'));
       return EXIT_INTERRUPTED;
     } finally {
       stopListening();
