@@ -206,9 +206,10 @@ export class OFAuthUploadStream extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.#detachSignal?.();
-    if (error === null && this.#result === undefined) {
-      // destroy() without an error after the source ended would otherwise look like a clean end
-      // to pipeline, though nothing was finalized: an unfinished upload is always an error.
+    if (error === null && this.writableEnded && this.#result === undefined) {
+      // destroy() without an error once the source has ended, while finalizing: pipeline would
+      // take an ended, empty Writable for a finished one and resolve, though nothing was
+      // finalized. (Before end(), Node's own premature-close error already covers it.)
       error = new AbortError('The upload stream was destroyed before it finished');
     }
     if (!this.#controller.signal.aborted) this.#controller.abort(error ?? new AbortError('The upload is over'));

@@ -64,6 +64,22 @@ describe('an overrun never leaves a finalized media behind', () => {
 });
 
 describe('destroy() without an error', () => {
+  it('mid-stream keeps Node\'s meaning: close without an error event, and pipeline rejects with premature close', async () => {
+    const e = await emulator({ mode: 'multipart', faults: [{ route: 'part', action: { type: 'hang' } }] });
+    const data = bytes(300 * KiB, 2);
+    const upload = new OFAuthUploadStream(options(e.url, e.apiKey, data.length));
+    const errors: unknown[] = [];
+    upload.on('error', (err) => errors.push(err));
+    const src = new Readable({ read() {} });
+    src.push(data.subarray(0, 100 * KiB));
+    const pending = timed(pipeline(src, upload));
+    setTimeout(() => upload.destroy(), 100);
+    const { error } = await pending;
+    expect((error as { code?: string }).code).toBe('ERR_STREAM_PREMATURE_CLOSE');
+    expect(errors).toEqual([]);
+    expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
+  });
+
   it('after the source ended still rejects pipeline: an unfinished upload is never a success', async () => {
     const e = await emulator({ mode: 'multipart', faults: [{ route: 'part', action: { type: 'hang' } }] });
     const data = bytes(300 * KiB, 2);
