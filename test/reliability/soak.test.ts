@@ -85,7 +85,10 @@ async function runOne(index: number): Promise<Outcome> {
     // A failed upload never finalizes, and no complete call follows the failure.
     for (const s of sessions) expect(s.completed, `upload ${index}, seed ${SEED}: finalized after failure`).toBe(false);
     const code = (outcome.error as OFAuthUploadError).code;
-    if (process.env.SOAK_VERBOSE) console.log(`[soak] ${index}: ${String(outcome.error)}`);
+    if (process.env.SOAK_VERBOSE) {
+      console.log(`[soak] ${index}: ${String(outcome.error)}`);
+      for (const r of emu.requests) console.log(`  #${r.id} ${r.route} part=${r.partNumber ?? '-'} status=${r.status} bytes=${r.bytesReceived} fault=${r.fault ?? '-'} ${r.error ?? ''}`);
+    }
     return { index, ok: false, code, faults: faultKinds.length, faultKinds };
   } finally {
     clearTimeout(deadline);
