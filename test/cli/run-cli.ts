@@ -1,37 +1,13 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli.js');
 
-/**
- * Runs scripts/ensure-build.mjs (cheap when dist/ is fresh) under a lock dir, so two of our test
- * files starting in parallel workers never rebuild dist/ on top of each other.
- */
+/** Builds dist/ if stale; the script itself takes a lock, so parallel test files don't race. */
 export function ensureBuilt(): void {
-  const lock = join(ROOT, 'node_modules', '.cache', 'ofauth-cli-test-build.lock');
-  mkdirSync(dirname(lock), { recursive: true });
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      // A lock older than two minutes was left by a killed run.
-      if (Date.now() > deadline || Date.now() - statSync(lock).mtimeMs > 120_000) {
-        rmdirSync(lock);
-        continue;
-      }
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
-    }
-  }
-  try {
-    execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
-  } finally {
-    rmdirSync(lock);
-  }
+  execFileSync(process.execPath, [join(ROOT, 'scripts', 'ensure-build.mjs')], { cwd: ROOT, stdio: 'pipe' });
 }
 
 export interface CliRun {
