@@ -1,21 +1,13 @@
 import type { VaultMedia } from './answers';
-import type { UploadApi } from './api';
 import { BufferPool } from './buffer-pool';
 import { OFAuthUploadError } from './errors';
 import { type FilledPart, PartAssembler } from './part-assembler';
 import { PartUploader } from './part-uploader';
 import { type MultipartPlan, partLength } from './plan';
-import type { ProgressTracker } from './progress';
-import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
 
-export interface MultipartUploadDeps {
-  api: UploadApi;
+export interface MultipartUploadDeps extends SinkDeps {
   concurrency: number;
-  signal: AbortSignal;
-  progress: ProgressTracker;
-  onPart: (receipt: PartReceipt) => void;
-  /** A part failed for good: the upload must stop. */
-  onError: (error: unknown) => void;
 }
 
 /** source bytes → PartAssembler → PartUploader → complete (unless a part answer finalized). */

@@ -1,23 +1,17 @@
 import type { FinalAnswer } from './answers';
-import type { UploadApi } from './api';
 import { InvalidResponseError } from './errors';
 import type { ProgressTracker } from './progress';
 import { PushBody } from './push-body';
 import { safePath } from './redact';
-import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
 
 /** Progress granularity, as for parts: the body is handed over in slices of at most this. */
 const SLICE_BYTES = 1024 * 1024;
 
-export interface PlanlessUploadDeps {
-  api: UploadApi;
+export interface PlanlessUploadDeps extends SinkDeps {
   size: number;
   /** Files up to this size keep a copy of what was sent, so a failed attempt can be replayed. */
   replayLimit: number;
-  signal: AbortSignal;
-  progress: ProgressTracker;
-  onPart: (receipt: PartReceipt) => void;
-  onError: (error: unknown) => void;
 }
 
 /**

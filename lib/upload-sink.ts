@@ -1,4 +1,6 @@
 import type { VaultMedia } from './answers';
+import type { UploadApi } from './api';
+import type { ProgressTracker } from './progress';
 
 export interface PartReceipt {
   partNumber: number;
@@ -20,4 +22,15 @@ export interface UploadSink {
   finish(): Promise<UploadResult>;
   /** Resolves once no request of this upload is in flight any more. */
   settled(): Promise<void>;
+}
+
+/** What every sink is given by the stream. */
+export interface SinkDeps {
+  api: UploadApi;
+  /** The upload's signal: aborted when the upload fails or is cancelled. */
+  signal: AbortSignal;
+  progress: ProgressTracker;
+  onPart: (receipt: PartReceipt) => void;
+  /** A request failed for good: the upload must stop. */
+  onError: (error: unknown) => void;
 }

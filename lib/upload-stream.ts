@@ -9,7 +9,7 @@ import { PlanlessUpload } from './planless-upload';
 import { type UploadSession, isPlanless } from './plan';
 import { ProgressTracker } from './progress';
 import { RateGate } from './retry';
-import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
 
 /** How long destroy waits for cancelled requests to wind down before it reports `close`. */
 const SETTLE_GRACE_MS = 1000;
@@ -115,7 +115,6 @@ export class OFAuthUploadStream extends Writable {
   async #start(): Promise<UploadSink> {
     const session = await this.#api.init();
     this.#session = session;
-    const signal = this.#controller.signal;
     const { size, concurrency } = this.#options;
     const totalParts = isPlanless(session) ? 1 : session.parts.length;
     // Progress is emitted from inside a request body: a throwing listener must fail the upload
@@ -127,24 +126,16 @@ export class OFAuthUploadStream extends Writable {
         this.#fail(error);
       }
     });
+    const deps: SinkDeps = {
+      api: this.#api,
+      signal: this.#controller.signal,
+      progress,
+      onPart: (receipt) => this.emit('part', receipt),
+      onError: this.#fail,
+    };
     const sink: UploadSink = isPlanless(session)
-      ? new PlanlessUpload(session.mediaUploadId, {
-          api: this.#api,
-          size,
-          replayLimit: this.#options.planlessRetryBuffer,
-          signal,
-          progress,
-          onPart: (receipt) => this.emit('part', receipt),
-          onError: this.#fail,
-        })
-      : new MultipartUpload(session, {
-          api: this.#api,
-          concurrency,
-          signal,
-          progress,
-          onPart: (receipt) => this.emit('part', receipt),
-          onError: this.#fail,
-        });
+      ? new PlanlessUpload(session.mediaUploadId, { ...deps, size, replayLimit: this.#options.planlessRetryBuffer })
+      : new MultipartUpload(session, { ...deps, concurrency });
     this.emit('session', session);
     return sink;
   }

@@ -311,29 +311,25 @@ describe('plans and answers', () => {
     });
   }
 
-  it('a part answer naming another upload is an InvalidResponseError, and nothing is finalized', async () => {
-    const e = await emulator({ faults: [{ route: 'part', partNumber: 1, action: { type: 'mutate', fn: (a) => ({ ...a, mediaUploadId: 'upload:other' }) } }] });
-    const data = bytes(2 * 64 * KiB, 15);
-    const upload = new OFAuthUploadStream(options(e, data.length));
-    let finished = false;
-    upload.on('finish', () => (finished = true));
-    const { error } = await timed(pipeline(source(data, 64 * KiB), upload));
-    expect(error).toBeInstanceOf(InvalidResponseError);
-    expect(finished).toBe(false);
-    expect(completes(e)).toHaveLength(0);
-  });
-
-  it('an HTML answer to complete is an InvalidResponseError, never finish', async () => {
-    const e = await emulator({ faults: [{ route: 'complete', action: { type: 'body', body: '<html>ok</html>', contentType: 'text/html' } }] });
-    const data = bytes(2 * 64 * KiB, 16);
-    const upload = new OFAuthUploadStream(options(e, data.length));
-    let finished = false;
-    upload.on('finish', () => (finished = true));
-    const { error } = await timed(pipeline(source(data, 64 * KiB), upload));
-    expect(error).toBeInstanceOf(InvalidResponseError);
-    expect(finished).toBe(false);
-    expect(upload.result).toBeUndefined();
-  });
+  // [label, faults, whether complete must never have been called]
+  const untrusted: Array<[string, EmulatorOptions['faults'], boolean]> = [
+    ['a part answer naming another upload', [{ route: 'part', partNumber: 1, action: { type: 'mutate', fn: (a) => ({ ...a, mediaUploadId: 'upload:other' }) } }], true],
+    ['an HTML answer to complete', [{ route: 'complete', action: { type: 'body', body: '<html>ok</html>', contentType: 'text/html' } }], false],
+  ];
+  for (const [label, faults, noComplete] of untrusted) {
+    it(`${label} is an InvalidResponseError: never finish, no result`, async () => {
+      const e = await emulator({ faults });
+      const data = bytes(2 * 64 * KiB, 15);
+      const upload = new OFAuthUploadStream(options(e, data.length));
+      let finished = false;
+      upload.on('finish', () => (finished = true));
+      const { error } = await timed(pipeline(source(data, 64 * KiB), upload));
+      expect(error).toBeInstanceOf(InvalidResponseError);
+      expect(finished).toBe(false);
+      expect(upload.result).toBeUndefined();
+      if (noComplete) expect(completes(e)).toHaveLength(0);
+    });
+  }
 
   it('an expired plan fails with UploadExpiredError before any part', async () => {
     const e = await emulator({ expiresInMs: -1000 });
