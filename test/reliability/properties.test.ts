@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import { pipeline } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BufferPool } from '../../lib/buffer-pool';
 import { type Emulator, startEmulator } from '../../lib/emulator';
