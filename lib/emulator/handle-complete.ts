@@ -1,23 +1,17 @@
 import { z } from 'zod';
 import { fail, ok } from './answer';
-import { checkApiAuth } from './auth';
-import { readJson } from './body';
 import type { Handler } from './context';
-import { describeIssues } from './schema-error';
+import { readAuthorizedJson } from './json-request';
 
 const completeBody = z.object({ mediaUploadId: z.string().min(1) });
 
 /** Finalize from the parts. Idempotent: a finalized session answers its media again. */
 export const handleComplete: Handler = async (ctx) => {
-  const { options, store } = ctx.state;
-  const denied = checkApiAuth(ctx.req.headers, options.apiKey, options.connectionId);
-  if (denied) return denied;
-  const body = await readJson(ctx.req, ctx.body);
-  if (!body.ok) return body.answer;
-  const parsed = completeBody.safeParse(body.value);
-  if (!parsed.success) return fail(400, `invalid complete body: ${describeIssues(parsed.error)}`);
-  const session = store.get(parsed.data.mediaUploadId);
-  ctx.record.mediaUploadId = parsed.data.mediaUploadId;
+  const { store } = ctx.state;
+  const parsed = await readAuthorizedJson(ctx, completeBody, 'complete');
+  if (!parsed.ok) return parsed.answer;
+  const session = store.get(parsed.value.mediaUploadId);
+  ctx.record.mediaUploadId = parsed.value.mediaUploadId;
   if (!session) return fail(404, 'upload session not found');
   if (session.finalized) return ok({ mediaUploadId: session.id, media: session.finalized.media });
   if (session.isExpired()) return fail(410, 'upload session expired');

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { fail, ok } from './answer';
-import { checkApiAuth } from './auth';
-import { readJson } from './body';
+import { ok } from './answer';
 import { malformPlan } from './malformed-plans';
 import type { Handler } from './context';
+import { readAuthorizedJson } from './json-request';
 import { makePlan } from './plan-maker';
-import { describeIssues } from './schema-error';
 
 // The seed OpenAPI schema of init, with `size` tightened to what a byte count can be.
 const initBody = z.object({
@@ -23,13 +21,9 @@ const initBody = z.object({
 
 export const handleInit: Handler = async (ctx) => {
   const { options, store, signer, urls } = ctx.state;
-  const denied = checkApiAuth(ctx.req.headers, options.apiKey, options.connectionId);
-  if (denied) return denied;
-  const body = await readJson(ctx.req, ctx.body);
-  if (!body.ok) return body.answer;
-  const parsed = initBody.safeParse(body.value);
-  if (!parsed.success) return fail(400, `invalid init body: ${describeIssues(parsed.error)}`);
-  const { filename, size, contentType } = parsed.data;
+  const parsed = await readAuthorizedJson(ctx, initBody, 'init');
+  if (!parsed.ok) return parsed.answer;
+  const { filename, size, contentType } = parsed.value;
 
   const mediaUploadId = `upload:${randomUUID()}`;
   const expiresAtMs = Date.now() + options.expiresInMs;
