@@ -3,15 +3,14 @@ import { OFAuthApiError, PlanError, UploadExpiredError } from './errors';
 import { type HttpContext, type RequestBody, send } from './http';
 import type { ResolvedOptions } from './options';
 import { type PlanPart, type UploadSession, parseInitAnswer } from './plan';
+import { PROGRESS_SLICE_BYTES } from './progress';
 import { safePath } from './redact';
 
-/** Size of the slices a part is handed to the socket in: the granularity of progress. */
-const SLICE_BYTES = 1024 * 1024;
 
 /** Yields `data` in slices; `onSent(n)` runs once the first `n` bytes were taken by the socket. */
 function* slices(data: Uint8Array, onSent: (bytes: number) => void): Generator<Uint8Array> {
-  for (let offset = 0; offset < data.length; offset += SLICE_BYTES) {
-    const end = Math.min(offset + SLICE_BYTES, data.length);
+  for (let offset = 0; offset < data.length; offset += PROGRESS_SLICE_BYTES) {
+    const end = Math.min(offset + PROGRESS_SLICE_BYTES, data.length);
     yield data.subarray(offset, end);
     onSent(end);
   }

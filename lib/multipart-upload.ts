@@ -60,9 +60,10 @@ export class MultipartUpload implements UploadSink {
     this.#last = undefined;
     await this.#uploader.idle();
     const { mediaUploadId, completeUrl, parts } = this.#plan;
-    if (this.#assembler.partsEmitted !== parts.length || this.#receipts.filter(Boolean).length !== parts.length) {
+    const acknowledged = this.#receipts.filter(Boolean).length;
+    if (acknowledged !== parts.length) {
       // Unreachable when the stream checked the byte count; kept so complete can never run early.
-      throw new OFAuthUploadError(`Only ${this.#receipts.filter(Boolean).length} of ${parts.length} parts were acknowledged`, 'ERR_OFAUTH_INTERNAL');
+      throw new OFAuthUploadError(`Only ${acknowledged} of ${parts.length} parts were acknowledged`, 'ERR_OFAUTH_INTERNAL');
     }
     const media = this.#media ?? (await this.#deps.api.complete(mediaUploadId, completeUrl)).media;
     return { mediaUploadId, media, parts: this.#receipts };

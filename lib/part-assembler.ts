@@ -27,11 +27,6 @@ export class PartAssembler {
     this.#onPart = onPart;
   }
 
-  /** Parts handed out so far. */
-  get partsEmitted(): number {
-    return this.#index;
-  }
-
   /**
    * Copies `chunk` into part buffers. Returns undefined when done synchronously (the hot path:
    * no promise per chunk), or a promise when it had to wait for a free buffer. The caller must

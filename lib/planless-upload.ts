@@ -1,12 +1,9 @@
 import type { FinalAnswer } from './answers';
 import { InvalidResponseError } from './errors';
-import type { ProgressTracker } from './progress';
+import { PROGRESS_SLICE_BYTES, type ProgressTracker } from './progress';
 import { PushBody } from './push-body';
 import { safePath } from './redact';
 import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
-
-/** Progress granularity, as for parts: the body is handed over in slices of at most this. */
-const SLICE_BYTES = 1024 * 1024;
 
 export interface PlanlessUploadDeps extends SinkDeps {
   size: number;
@@ -104,10 +101,10 @@ export class PlanlessUpload implements UploadSink {
   }
 
   async #send(data: Uint8Array): Promise<void> {
-    for (let offset = 0; offset < data.length; offset += SLICE_BYTES) {
+    for (let offset = 0; offset < data.length; offset += PROGRESS_SLICE_BYTES) {
       // A copy per slice: the socket may still hold a slice after the client asked for the next
       // one, and the caller may reuse its chunk once the write callback ran.
-      const slice = Buffer.from(data.subarray(offset, offset + SLICE_BYTES));
+      const slice = Buffer.from(data.subarray(offset, offset + PROGRESS_SLICE_BYTES));
       await this.#live.push(slice);
       this.#taken += slice.length;
       this.#progress.sent(1, this.#taken);

@@ -1,6 +1,12 @@
 import type { UploadProgress } from './options';
 
 /**
+ * Bodies are handed to the socket in slices of at most this many bytes, and progress is
+ * reported per slice: the "at least every MiB" granularity, for parts and plan-less PUTs alike.
+ */
+export const PROGRESS_SLICE_BYTES = 1024 * 1024;
+
+/**
  * Bytes count once: a retried part reports nothing until its new attempt passes what the
  * failed one had already reported, so `bytesUploaded` only grows.
  */
