@@ -3,18 +3,8 @@ import { OFAuthApiError, PlanError, UploadExpiredError } from './errors';
 import { type HttpContext, type RequestBody, send } from './http';
 import type { ResolvedOptions } from './options';
 import { type PlanPart, type UploadSession, parseInitAnswer } from './plan';
-import { PROGRESS_SLICE_BYTES } from './progress';
+import type { PartBody } from './part-body';
 import { safePath } from './redact';
-
-
-/** Yields `data` in slices; `onSent(n)` runs once the first `n` bytes were taken by the socket. */
-function* slices(data: Uint8Array, onSent: (bytes: number) => void): Generator<Uint8Array> {
-  for (let offset = 0; offset < data.length; offset += PROGRESS_SLICE_BYTES) {
-    const end = Math.min(offset + PROGRESS_SLICE_BYTES, data.length);
-    yield data.subarray(offset, end);
-    onSent(end);
-  }
-}
 
 /** The OFAuth upload endpoints, spoken with this upload's credentials and retry rules. */
 export class UploadApi {
@@ -41,8 +31,12 @@ export class UploadApi {
     return { method, path: safePath(url), mediaUploadId, secrets: [...this.#http.secrets, ...extraSecrets] };
   }
 
-  async init(): Promise<UploadSession> {
-    const { filename, size, contentType, vaultUpload, baseUrl } = this.#options;
+  /**
+   * Opens a session for `size` bytes. Init is not idempotent (each call opens a session), so it
+   * is retried only where the server cannot have processed it: see `idempotent` in http.ts.
+   */
+  async init(size: number): Promise<UploadSession> {
+    const { filename, contentType, vaultUpload, baseUrl } = this.#options;
     const url = `${baseUrl}/v2/access/uploads/init`;
     const answer = await send(
       {
@@ -51,6 +45,7 @@ export class UploadApi {
         headers: { ...this.#auth(), 'content-type': 'application/json' },
         body: () => JSON.stringify({ filename, size, contentType, ...(vaultUpload ? { vaultUpload } : {}) }),
         maxResponseBytes: 16 * 1024 * 1024,
+        idempotent: false,
       },
       this.#http,
     );
@@ -66,7 +61,7 @@ export class UploadApi {
   async putPart(
     mediaUploadId: string,
     part: PlanPart,
-    data: Uint8Array,
+    body: PartBody,
     expiresAt: string,
     onSent: (bytes: number) => void,
   ): Promise<PartAnswer> {
@@ -77,15 +72,15 @@ export class UploadApi {
     const expiresAtMs = Date.parse(expiresAt);
     const headers: Record<string, string> = foreign
       ? // Presigned URLs sign their headers: anything beyond Content-Length may break them.
-        { 'content-length': String(data.length) }
-      : { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(data.length) };
+        { 'content-length': String(body.length) }
+      : { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(body.length) };
     try {
       const answer = await send(
         {
           method: 'PUT',
           url: part.uploadUrl,
           headers,
-          body: () => slices(data, onSent),
+          body: () => body.slices(onSent),
           secrets: querySecrets,
           beforeAttempt: () => {
             if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
@@ -112,13 +107,13 @@ export class UploadApi {
    * The plan-less single PUT: streams the whole file; it finalizes by itself. `body` is called
    * per attempt; `canRetry` says whether a new attempt could still send the whole file.
    */
-  async putWhole(mediaUploadId: string, body: () => RequestBody, canRetry: () => boolean): Promise<FinalAnswer> {
+  async putWhole(mediaUploadId: string, size: number, body: () => RequestBody, canRetry: () => boolean): Promise<FinalAnswer> {
     const url = this.singlePutUrl(mediaUploadId);
     const answer = await send(
       {
         method: 'PUT',
         url,
-        headers: { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(this.#options.size) },
+        headers: { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(size) },
         body,
         canRetry,
       },

@@ -49,6 +49,11 @@ export interface RequestSpec {
   maxResponseBytes?: number;
   /** More strings to keep out of errors for this request (a presigned URL's signature). */
   secrets?: readonly string[];
+  /**
+   * False for a request that must not run twice (init opens a session each time): it is retried
+   * only where the server cannot have processed it. Default true.
+   */
+  idempotent?: boolean;
 }
 
 export interface HttpAnswer {
@@ -61,6 +66,13 @@ export interface HttpAnswer {
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 // Our own mistakes, not the network's: sending again cannot help.
 const FATAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_NOT_SUPPORTED']);
+// Failures before a connection existed: the request never reached the server.
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+// Answers from the server itself that it did not do the work: refused (408, 429, 503) or failed
+// (500). A 502 or 504 comes from a gateway whose upstream may have acted and whose answer was
+// lost, as may a timeout or a reset: a non-idempotent request is not sent again then, since a
+// second session would be opened and the first orphaned.
+const NOT_PROCESSED_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 503]);
 
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
@@ -94,6 +106,20 @@ async function readText(body: Dispatcher.ResponseData['body'], max: number): Pro
   return Buffer.concat(chunks, length).toString('utf8');
 }
 
+/** `body`, reporting any error its iterator throws before passing it on. */
+function watchBody(body: RequestBody, onError: (error: unknown) => void): RequestBody {
+  if (typeof body === 'string' || body instanceof Uint8Array) return body;
+  const inner = body;
+  return (async function* () {
+    try {
+      yield* inner;
+    } catch (error) {
+      onError(error);
+      throw error;
+    }
+  })();
+}
+
 /**
  * Sends one API request with the retry rules: network errors and 408/429/5xx are retried with
  * backoff (429 also holds every other request of the upload through the gate); any other
@@ -104,11 +130,16 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
   const path = safePath(spec.url);
   const secrets = spec.secrets === undefined ? ctx.secrets : [...ctx.secrets, ...spec.secrets];
   const maxResponseBytes = spec.maxResponseBytes ?? 1024 * 1024;
+  const idempotent = spec.idempotent ?? true;
   for (let attempt = 1; ; attempt++) {
     await ctx.gate.wait(signal);
     spec.beforeAttempt?.();
     const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
     const started = Date.now();
+    // An error the body itself raised (the source failed or changed) is not the network's: it
+    // ends the request at once instead of being retried.
+    let bodyFailure: { error: unknown } | undefined;
+    const body = spec.body === undefined ? undefined : watchBody(spec.body(), (error) => (bodyFailure ??= { error }));
     let status: number;
     let headers: IncomingHttpHeaders;
     let text: string;
@@ -117,7 +148,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
         method: spec.method,
         headers: spec.headers,
         // undici sends (async) iterables as bodies, though its typings only list streams.
-        body: spec.body?.() as Dispatcher.RequestOptions['body'],
+        body: body as Dispatcher.RequestOptions['body'],
         signal,
         dispatcher: ctx.dispatcher,
         headersTimeout: ctx.headersTimeout,
@@ -128,11 +159,13 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       text = await readText(response.body, status >= 200 && status < 300 ? maxResponseBytes : 64 * 1024);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
+      if (bodyFailure !== undefined) throw bodyFailure.error;
       const code = errorCode(error);
       const isTimeout = code !== undefined && TIMEOUT_CODES.has(code);
       const reason = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
       debug('%s %s attempt %d failed after %dms: %s', spec.method, path, attempt, Date.now() - started, code ?? reason);
-      if (!(code !== undefined && FATAL_CODES.has(code)) && mayRetry()) {
+      const retriable = idempotent ? !(code !== undefined && FATAL_CODES.has(code)) : code !== undefined && NOT_SENT_CODES.has(code);
+      if (retriable && mayRetry()) {
         await sleep(backoffDelay(attempt, policy), signal);
         continue;
       }
@@ -142,7 +175,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
     debug('%s %s attempt %d -> %d in %dms', spec.method, path, attempt, status, Date.now() - started);
     if (status >= 200 && status < 300) return { status, headers, text, attempts: attempt };
 
-    if (RETRYABLE_STATUSES.has(status) && mayRetry()) {
+    if ((idempotent ? RETRYABLE_STATUSES : NOT_PROCESSED_STATUSES).has(status) && mayRetry()) {
       const wait = parseRetryAfter(headers['retry-after'], policy.retryAfterMax) ?? backoffDelay(attempt, policy);
       if (status === 429) ctx.gate.closeFor(wait);
       await sleep(wait, signal);

@@ -1,4 +1,5 @@
 export { OFAuthUploadStream, type OFAuthUploadStreamEvents } from './upload-stream';
+export type { SpoolProgress } from './sources/spool';
 export { uploadToVault, type UploadSource } from './upload-to-vault';
 export { DEFAULT_BASE_URL, type OFAuthUploadOptions, type UploadProgress } from './options';
 export { isPlanless, type UploadSession, type MultipartPlan, type PlanlessSession, type PlanPart } from './plan';
@@ -6,13 +7,17 @@ export type { UploadResult, PartReceipt } from './upload-sink';
 export type { VaultMedia } from './answers';
 export {
   AbortError,
+  EmptySourceError,
   InvalidOptionsError,
   InvalidResponseError,
+  MemoryLimitError,
   NetworkError,
   OFAuthApiError,
   OFAuthUploadError,
   PlanError,
   SizeMismatchError,
+  SpoolError,
+  type SpoolFailure,
   TimeoutError,
   UploadExpiredError,
 } from './errors';

@@ -1,63 +1,104 @@
 import type { VaultMedia } from './answers';
 import { BufferPool } from './buffer-pool';
 import { OFAuthUploadError } from './errors';
-import { type FilledPart, PartAssembler } from './part-assembler';
+import { pulledPartBuffers, pushedPartBuffers } from './memory-budget';
+import { PartAssembler } from './part-assembler';
+import type { FilledPart } from './part-body';
+import { readParts } from './part-reader';
 import { PartUploader } from './part-uploader';
-import { type MultipartPlan, partLength } from './plan';
+import type { MultipartPlan } from './plan';
+import type { PartSource } from './sources/part-source';
 import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
+
+/** The single plan's one part goes to the endpoint that finalizes by itself. */
+function isFinalizingPlan(plan: MultipartPlan): boolean {
+  return plan.uploadType === 'single' && plan.parts.length === 1;
+}
 
 export interface MultipartUploadDeps extends SinkDeps {
   concurrency: number;
+  maxBufferMemory: number;
 }
 
-/** source bytes → PartAssembler → PartUploader → complete (unless a part answer finalized). */
+/**
+ * A plan's parts → PartUploader → complete (unless the single plan's one PUT finalized). The
+ * bytes come pushed (a live stream through the PartAssembler: `write`) or pulled (a seekable
+ * source read at each part's offset: `start`); both feed the same uploader and finalize.
+ */
 export class MultipartUpload implements UploadSink {
   readonly #plan: MultipartPlan;
   readonly #deps: MultipartUploadDeps;
-  readonly #assembler: PartAssembler;
   readonly #uploader: PartUploader<{ etag?: string; media?: VaultMedia }>;
   readonly #receipts: PartReceipt[] = [];
+  readonly #pool: BufferPool | undefined;
+  #assembler: PartAssembler | undefined;
+  #source: PartSource | undefined;
+  #reading: Promise<void> | undefined;
   #media: VaultMedia | undefined;
   #last: FilledPart | undefined;
 
-  constructor(plan: MultipartPlan, deps: MultipartUploadDeps) {
+  /** A live stream of known size: parts are cut from what `write` is given. */
+  static pushed(plan: MultipartPlan, deps: MultipartUploadDeps): MultipartUpload {
+    const upload = new MultipartUpload(plan, deps, undefined);
+    const pool = upload.#pool!;
+    // The last part waits for finish(), that is for the stream to confirm the byte count: sent
+    // early, a single-part finalize would store a file the source then overruns.
+    upload.#assembler = new PartAssembler(plan.parts, pool, (filled) => {
+      if (filled.part.partNumber === plan.parts.length) upload.#last = filled;
+      else upload.#uploader.submit(filled);
+    });
+    return upload;
+  }
+
+  /** A seekable source: parts are read at their offsets, and read again for a retry. */
+  static pulled(plan: MultipartPlan, deps: MultipartUploadDeps, source: PartSource): MultipartUpload {
+    const upload = new MultipartUpload(plan, deps, source);
+    upload.#source = source;
+    const finalizes = isFinalizingPlan(plan);
+    const reading = readParts(plan.parts, source, upload.#pool, deps.signal, (filled) => upload.#uploader.submit(filled), finalizes);
+    reading.catch(deps.onError);
+    upload.#reading = reading;
+    return upload;
+  }
+
+  private constructor(plan: MultipartPlan, deps: MultipartUploadDeps, source: PartSource | undefined) {
     this.#plan = plan;
     this.#deps = deps;
-    // Every part but the last is partSize long, so one size fits all pooled buffers; a single
-    // part plan needs only its own length.
-    const bufferSize = plan.parts.length === 1 ? partLength(plan.parts[0]!) : plan.partSize;
-    const pool = new BufferPool(bufferSize, Math.min(deps.concurrency + 1, plan.parts.length));
+    // Throws MemoryLimitError for a pushed plan whose parts cannot fit: before any byte is sent.
+    const budget =
+      source === undefined
+        ? pushedPartBuffers(plan, deps.concurrency, deps.maxBufferMemory)
+        : pulledPartBuffers(plan, deps.concurrency, deps.maxBufferMemory);
+    this.#pool = budget && new BufferPool(budget.bufferSize, budget.buffers);
+    // Only the single plan's one part goes to an endpoint that finalizes by definition; a
+    // `media` in any other part answer cannot mean the server finalized, and is ignored.
+    const finalizesOnPut = isFinalizingPlan(plan);
     this.#uploader = new PartUploader({
-      concurrency: deps.concurrency,
-      send: ({ part, data }) =>
-        deps.api.putPart(plan.mediaUploadId, part, data, plan.expiresAt, (bytes) =>
-          deps.progress.sent(part.partNumber, bytes),
-        ),
-      onDone: ({ part, data, buffer }, answer) => {
-        pool.release(buffer);
+      concurrency: budget?.inFlight ?? deps.concurrency,
+      signal: deps.signal,
+      send: ({ part, body }) =>
+        deps.api.putPart(plan.mediaUploadId, part, body, plan.expiresAt, (bytes) => deps.progress.sent(part.partNumber, bytes)),
+      onDone: ({ part, body, release }, answer) => {
+        release();
         const receipt: PartReceipt = { partNumber: part.partNumber, ...(answer.etag === undefined ? {} : { etag: answer.etag }) };
         this.#receipts[part.partNumber - 1] = receipt;
-        if (answer.media !== undefined) this.#media = answer.media;
-        deps.progress.partDone(part.partNumber, data.length);
+        if (finalizesOnPut && answer.media !== undefined) this.#media = answer.media;
+        deps.progress.partDone(part.partNumber, body.length);
         deps.onPart(receipt);
       },
       onError: deps.onError,
     });
-    // The last part waits for finish(), that is for the stream to confirm the byte count: sent
-    // early, a single-part finalize would store a file the source then overruns.
-    this.#assembler = new PartAssembler(plan.parts, pool, (filled) => {
-      if (filled.part.partNumber === plan.parts.length) this.#last = filled;
-      else this.#uploader.submit(filled);
-    });
   }
 
   write(chunk: Buffer): Promise<void> | undefined {
+    if (this.#assembler === undefined) throw new OFAuthUploadError('This upload reads its own source', 'ERR_OFAUTH_INTERNAL');
     return this.#assembler.write(chunk, this.#deps.signal);
   }
 
   async finish(): Promise<UploadResult> {
     if (this.#last !== undefined) this.#uploader.submit(this.#last);
     this.#last = undefined;
+    await this.#reading;
     await this.#uploader.idle();
     const { mediaUploadId, completeUrl, parts } = this.#plan;
     const acknowledged = this.#receipts.filter(Boolean).length;
@@ -65,11 +106,13 @@ export class MultipartUpload implements UploadSink {
       // Unreachable when the stream checked the byte count; kept so complete can never run early.
       throw new OFAuthUploadError(`Only ${acknowledged} of ${parts.length} parts were acknowledged`, 'ERR_OFAUTH_INTERNAL');
     }
+    // A source that changed under us must not be finalized.
+    await this.#source?.verify?.();
     const media = this.#media ?? (await this.#deps.api.complete(mediaUploadId, completeUrl)).media;
-    return { mediaUploadId, media, parts: this.#receipts };
+    return { mediaUploadId, media, parts: this.#receipts, size: this.#deps.progress.totalBytes };
   }
 
-  settled(): Promise<void> {
-    return this.#uploader.settled();
+  async settled(): Promise<void> {
+    await Promise.allSettled([this.#reading, this.#uploader.settled()]);
   }
 }

@@ -35,7 +35,8 @@ const optionsSchema = z.strictObject({
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
     .default(DEFAULT_BASE_URL),
   filename: z.string().min(1),
-  size: positiveSafeInt,
+  /** Omitted: the source is spooled (memory, then one unlinked temp file) until it ends. */
+  size: positiveSafeInt.optional(),
   contentType: z.string().min(1),
   vaultUpload: z
     .strictObject({
@@ -51,6 +52,15 @@ const optionsSchema = z.strictObject({
   headersTimeout: millis.default(60_000),
   bodyTimeout: millis.default(60_000),
   highWaterMark: z.number().int().positive().optional(),
+  /** The most bytes of part buffers this upload holds, whatever plan the server hands out. */
+  maxBufferMemory: positiveSafeInt.default(256 * 1024 * 1024),
+  spool: z
+    .strictObject({
+      memory: z.number().int().nonnegative().max(2 ** 31 - 1).default(8 * 1024 * 1024),
+      dir: z.string().min(1).optional(),
+      maxBytes: positiveSafeInt.optional(),
+    })
+    .default({ memory: 8 * 1024 * 1024 }),
   planlessRetryBuffer: z.number().int().nonnegative().max(2 ** 31 - 1).default(8 * 1024 * 1024),
   signal: z.custom<AbortSignal>(isAbortSignal, { error: 'expected an AbortSignal' }).optional(),
   dispatcher: z
@@ -68,7 +78,8 @@ export type ResolvedOptions = z.output<typeof optionsSchema>;
 
 /** Options that may be echoed in messages; the others are secrets or opaque objects. */
 const ECHOABLE = new Set(['baseUrl', 'size', 'concurrency', 'retries', 'filename', 'contentType',
-  'retryBaseDelay', 'retryMaxDelay', 'retryAfterMax', 'headersTimeout', 'bodyTimeout', 'highWaterMark', 'planlessRetryBuffer']);
+  'retryBaseDelay', 'retryMaxDelay', 'retryAfterMax', 'headersTimeout', 'bodyTimeout', 'highWaterMark', 'planlessRetryBuffer',
+  'maxBufferMemory', 'spool']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);

@@ -1,17 +1,10 @@
 import type { BufferPool } from './buffer-pool';
+import { type FilledPart, bufferBody } from './part-body';
 import { type PlanPart, partLength } from './plan';
 
-export interface FilledPart {
-  part: PlanPart;
-  /** Exactly the part's bytes: a view of `buffer`. */
-  data: Buffer;
-  /** The pooled buffer to release once the server acknowledged the part. */
-  buffer: Buffer;
-}
-
 /**
- * Cuts incoming chunks, whatever their sizes, at the plan's byteRanges. Each byte is copied
- * once, into a pooled part buffer; no view of the caller's chunk outlives `write`.
+ * The pushed side: cuts incoming chunks, whatever their sizes, at the plan's byteRanges. Each
+ * byte is copied once, into a pooled part buffer; no view of the caller's chunk outlives `write`.
  */
 export class PartAssembler {
   readonly #parts: readonly PlanPart[];
@@ -54,7 +47,7 @@ export class PartAssembler {
         const buffer = this.#current;
         this.#current = undefined;
         this.#index++;
-        this.#onPart({ part, data: buffer.subarray(0, length), buffer });
+        this.#onPart({ part, body: bufferBody(buffer.subarray(0, length)), release: () => this.#pool.release(buffer) });
       }
     }
     return undefined;

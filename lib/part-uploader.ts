@@ -1,7 +1,9 @@
-import type { FilledPart } from './part-assembler';
+import type { FilledPart } from './part-body';
 
 export interface PartUploaderDeps<R> {
   concurrency: number;
+  /** Once aborted, no queued part starts. */
+  signal: AbortSignal;
   /** Sends one part (with its own retries); rejecting is fatal for the upload. */
   send: (filled: FilledPart) => Promise<R>;
   onDone: (filled: FilledPart, result: R) => void;
@@ -9,8 +11,9 @@ export interface PartUploaderDeps<R> {
 }
 
 /**
- * Keeps at most `concurrency` parts in flight. The queue never grows past one part: the buffer
- * pool (concurrency + 1 buffers) stops the assembler before it could fill another.
+ * Keeps at most `concurrency` parts in flight, from either side. With pooled buffers the queue
+ * never grows past one part: the pool stops the assembler (or reader) before it could fill
+ * another. Streamed parts (no buffer) may all be queued at once; they hold nothing until sent.
  */
 export class PartUploader<R> {
   readonly #deps: PartUploaderDeps<R>;
@@ -23,17 +26,13 @@ export class PartUploader<R> {
     this.#deps = deps;
   }
 
-  get active(): number {
-    return this.#inFlight.size;
-  }
-
   submit(filled: FilledPart): void {
     this.#queue.push(filled);
     this.#pump();
   }
 
   #pump(): void {
-    while (this.#failure === undefined && this.#inFlight.size < this.#deps.concurrency) {
+    while (this.#failure === undefined && !this.#deps.signal.aborted && this.#inFlight.size < this.#deps.concurrency) {
       const next = this.#queue.shift();
       if (next === undefined) break;
       const task: Promise<void> = this.#deps.send(next).then(
@@ -68,7 +67,7 @@ export class PartUploader<R> {
 
   /** Nothing in flight, and nothing queued that could still start. */
   #isIdle(): boolean {
-    return this.#inFlight.size === 0 && (this.#queue.length === 0 || this.#failure !== undefined);
+    return this.#inFlight.size === 0 && (this.#queue.length === 0 || this.#failure !== undefined || this.#deps.signal.aborted);
   }
 
   #settle(): void {
@@ -86,8 +85,11 @@ export class PartUploader<R> {
     if (this.#failure !== undefined) throw this.#failure.error;
   }
 
-  /** Resolves once no request is in flight any more (used while tearing down). */
+  /** Resolves once no request is in flight any more (used while tearing down, after the abort). */
   async settled(): Promise<void> {
-    await Promise.allSettled([...this.#inFlight]);
+    // A part that was starting as the abort came settles too: wait until none is left.
+    for (let round = 0; round < 1000 && this.#inFlight.size > 0; round++) {
+      await Promise.allSettled([...this.#inFlight]);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import type { FinalAnswer } from './answers';
 import { InvalidResponseError } from './errors';
-import { PROGRESS_SLICE_BYTES, type ProgressTracker } from './progress';
+import { BODY_SLICE_BYTES, type ProgressTracker } from './progress';
 import { PushBody } from './push-body';
 import { safePath } from './redact';
 import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
@@ -50,6 +50,7 @@ export class PlanlessUpload implements UploadSink {
     this.#request = deps.api
       .putWhole(
         mediaUploadId,
+        deps.size,
         () => this.#attemptBody(),
         () => this.#replay !== undefined || !this.#live.started,
       )
@@ -101,10 +102,10 @@ export class PlanlessUpload implements UploadSink {
   }
 
   async #send(data: Uint8Array): Promise<void> {
-    for (let offset = 0; offset < data.length; offset += PROGRESS_SLICE_BYTES) {
+    for (let offset = 0; offset < data.length; offset += BODY_SLICE_BYTES) {
       // A copy per slice: the socket may still hold a slice after the client asked for the next
       // one, and the caller may reuse its chunk once the write callback ran.
-      const slice = Buffer.from(data.subarray(offset, offset + PROGRESS_SLICE_BYTES));
+      const slice = Buffer.from(data.subarray(offset, offset + BODY_SLICE_BYTES));
       await this.#live.push(slice);
       this.#taken += slice.length;
       this.#progress.sent(1, this.#taken);
@@ -120,7 +121,7 @@ export class PlanlessUpload implements UploadSink {
     // The whole file was one part: report it like the parts of a plan.
     const receipt: PartReceipt = { partNumber: 1 };
     this.#onPart(receipt);
-    return { mediaUploadId: this.#mediaUploadId, media, parts: [receipt] };
+    return { mediaUploadId: this.#mediaUploadId, media, parts: [receipt], size: this.#size };
   }
 
   async settled(): Promise<void> {

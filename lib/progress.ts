@@ -1,10 +1,10 @@
 import type { UploadProgress } from './options';
 
 /**
- * Bodies are handed to the socket in slices of at most this many bytes, and progress is
- * reported per slice: the "at least every MiB" granularity, for parts and plan-less PUTs alike.
+ * Request bodies are handed to the socket in slices of at most this many bytes. Progress is
+ * reported per slice, which is where its "at least every MiB" granularity comes from.
  */
-export const PROGRESS_SLICE_BYTES = 1024 * 1024;
+export const BODY_SLICE_BYTES = 1024 * 1024;
 
 /**
  * Bytes count once: a retried part reports nothing until its new attempt passes what the
@@ -22,6 +22,10 @@ export class ProgressTracker {
     this.#totalBytes = totalBytes;
     this.#totalParts = totalParts;
     this.#emit = emit;
+  }
+
+  get totalBytes(): number {
+    return this.#totalBytes;
   }
 
   /** `bytes` of part `partNumber` have been handed to the socket in the current attempt. */

@@ -12,11 +12,16 @@ export interface UploadResult {
   mediaUploadId: string;
   media?: VaultMedia;
   parts: PartReceipt[];
+  /** The bytes uploaded: the declared size, or what a spooled source turned out to hold. */
+  size: number;
 }
 
 /** Where the stream's bytes go once init has told us how: parts of a plan, or one plan-less PUT. */
 export interface UploadSink {
-  /** Takes a chunk; undefined when it was taken synchronously, else a promise for when it was. */
+  /**
+   * Takes a chunk; undefined when it was taken synchronously, else a promise for when it was.
+   * Only for pushed uploads: a pulled one reads its own source.
+   */
   write(chunk: Buffer): Promise<void> | undefined;
   /** All bytes were written: wait for the server to have them, finalize, and describe the result. */
   finish(): Promise<UploadResult>;

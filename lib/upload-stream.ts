@@ -1,20 +1,25 @@
 import { setMaxListeners } from 'node:events';
 import { Writable } from 'node:stream';
 import { UploadApi } from './api';
-import { AbortError, SizeMismatchError } from './errors';
+import { AbortError, EmptySourceError, SizeMismatchError } from './errors';
 import { type HttpContext, defaultDispatcher } from './http';
 import { MultipartUpload } from './multipart-upload';
 import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, resolveOptions } from './options';
 import { PlanlessUpload } from './planless-upload';
 import { type UploadSession, isPlanless } from './plan';
 import { ProgressTracker } from './progress';
+import { PulledPlanlessUpload } from './pulled-planless-upload';
 import { RateGate } from './retry';
+import type { PartSource } from './sources/part-source';
+import { Spool, type SpoolProgress } from './sources/spool';
 import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
 
-/** How long destroy waits for cancelled requests to wind down before it reports `close`. */
-const SETTLE_GRACE_MS = 1000;
+/** After this long waiting for cancelled work at destroy, a process warning says what is stuck. */
+const SETTLE_WARNING_MS = 5000;
 
 export interface OFAuthUploadStreamEvents {
+  /** While a source of unknown size is spooled: at least every MiB, and once at its end. */
+  spool: [progress: SpoolProgress];
   session: [session: UploadSession];
   progress: [progress: UploadProgress];
   part: [receipt: PartReceipt];
@@ -42,22 +47,34 @@ export interface OFAuthUploadStream {
 }
 
 /**
+ * The caller's signal must not keep a stream alive: a long-lived signal shared by many streams
+ * that were created and dropped unused would otherwise collect one listener per stream. The
+ * listener reaches the stream through a WeakRef and is removed once the stream is collected.
+ */
+const signalCleanup = new FinalizationRegistry<() => void>((detach) => detach());
+
+/**
  * A Writable that uploads what is piped into it to the OFAuth vault. `finish` (and so
  * `pipeline`'s promise) means the vault has the media: every part was acknowledged and the
  * upload finalized. Backpressure is the write callback: it is held while every part buffer is
- * full or in flight, so the source is paused rather than buffered.
+ * full or in flight (or, with no `size`, until the chunk is in the spool), so the source is
+ * paused rather than buffered.
  */
 export class OFAuthUploadStream extends Writable {
   readonly #options: ResolvedOptions;
-  /** One per upload: aborting it cancels every request and backoff wait of this upload. */
+  /** One per upload: aborting it cancels every request, read and backoff wait of this upload. */
   readonly #controller = new AbortController();
   readonly #api: UploadApi;
+  /** Set when no size was given: the source is spooled until it ends. */
+  readonly #spool: Spool | undefined;
   #sink: UploadSink | undefined;
   #starting: Promise<UploadSink> | undefined;
   #received = 0;
   #session: UploadSession | undefined;
   #result: UploadResult | undefined;
   #detachSignal: (() => void) | undefined;
+  /** Work that must be over before `close`: init, spool writes, the pulled upload. */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(options: OFAuthUploadOptions) {
     const resolved = resolveOptions(options);
@@ -81,6 +98,8 @@ export class OFAuthUploadStream extends Writable {
     // 64 parts in flight, Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(0, this.#controller.signal);
     this.#api = new UploadApi(resolved, http);
+    this.#spool =
+      resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#emitSafely('spool', progress)) : undefined;
     if (resolved.onProgress) this.on('progress', resolved.onProgress);
     this.#attachSignal(resolved.signal);
   }
@@ -97,51 +116,72 @@ export class OFAuthUploadStream extends Writable {
 
   #attachSignal(signal: AbortSignal | undefined): void {
     if (signal === undefined) return;
-    const onAbort = () => this.destroy(new AbortError('The upload was aborted', { cause: signal.reason }));
+    const self = new WeakRef(this);
+    const onAbort = () => self.deref()?.destroy(new AbortError('The upload was aborted', { cause: signal.reason }));
     if (signal.aborted) {
       // As Node's own streams do with an aborted `signal`: fail at once, but let the caller attach listeners first.
       process.nextTick(onAbort);
       return;
     }
     signal.addEventListener('abort', onAbort, { once: true });
-    this.#detachSignal = () => signal.removeEventListener('abort', onAbort);
+    const detach = () => signal.removeEventListener('abort', onAbort);
+    const token = {};
+    signalCleanup.register(this, detach, token);
+    this.#detachSignal = () => {
+      detach();
+      signalCleanup.unregister(token);
+    };
   }
 
   #fail = (error: unknown): void => {
     this.destroy(error instanceof Error ? error : new Error(String(error)));
   };
 
-  /** Opens the session on the first chunk, so a source that fails before any data opens none. */
-  async #start(): Promise<UploadSink> {
-    const session = await this.#api.init();
+  /** Listeners run inside request bodies and reads: one that throws fails the upload instead. */
+  #emitSafely<K extends keyof OFAuthUploadStreamEvents>(event: K, ...args: OFAuthUploadStreamEvents[K]): void {
+    try {
+      this.emit(event, ...args);
+    } catch (error) {
+      this.#fail(error);
+    }
+  }
+
+  #track<T>(work: Promise<T>): Promise<T> {
+    this.#inFlight.add(work);
+    const done = () => this.#inFlight.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  /** Opens the session for `size` bytes and the sink that fits its answer. */
+  async #open(size: number, source: PartSource | undefined): Promise<UploadSink> {
+    const session = await this.#api.init(size);
     this.#session = session;
-    const { size, concurrency } = this.#options;
+    const { concurrency, maxBufferMemory, planlessRetryBuffer } = this.#options;
     const totalParts = isPlanless(session) ? 1 : session.parts.length;
-    // Progress is emitted from inside a request body: a throwing listener must fail the upload
-    // rather than look like a network error to be retried.
-    const progress = new ProgressTracker(size, totalParts, (p) => {
-      try {
-        this.emit('progress', p);
-      } catch (error) {
-        this.#fail(error);
-      }
-    });
     const deps: SinkDeps = {
       api: this.#api,
       signal: this.#controller.signal,
-      progress,
+      progress: new ProgressTracker(size, totalParts, (p) => this.#emitSafely('progress', p)),
       onPart: (receipt) => this.emit('part', receipt),
       onError: this.#fail,
     };
-    const sink: UploadSink = isPlanless(session)
-      ? new PlanlessUpload(session.mediaUploadId, { ...deps, size, replayLimit: this.#options.planlessRetryBuffer })
-      : new MultipartUpload(session, { ...deps, concurrency });
     this.emit('session', session);
-    return sink;
+    if (isPlanless(session)) {
+      return source === undefined
+        ? new PlanlessUpload(session.mediaUploadId, { ...deps, size, replayLimit: Math.min(planlessRetryBuffer, maxBufferMemory) })
+        : new PulledPlanlessUpload(session.mediaUploadId, deps, source);
+    }
+    const multipart = { ...deps, concurrency, maxBufferMemory };
+    return source === undefined ? MultipartUpload.pushed(session, multipart) : MultipartUpload.pulled(session, multipart, source);
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    const { size } = this.#options;
+    if (this.#spool !== undefined) {
+      this.#settle(() => this.#spool!.write(chunk), callback);
+      return;
+    }
+    const size = this.#options.size!;
     if (this.#received + chunk.length > size) {
       // Fail before a byte past `size` reaches a part buffer.
       callback(new SizeMismatchError(size, this.#received + chunk.length));
@@ -153,39 +193,36 @@ export class OFAuthUploadStream extends Writable {
       return;
     }
     if (this.#sink !== undefined) {
-      this.#writeTo(this.#sink, chunk, callback);
+      this.#settle(() => this.#sink!.write(chunk), callback);
       return;
     }
-    this.#starting ??= this.#start();
+    // The session opens on the first chunk, so a source that fails before any data opens none.
+    this.#starting ??= this.#track(this.#open(size, undefined));
     this.#starting.then(
       (sink) => {
         this.#sink = sink;
-        this.#writeTo(sink, chunk, callback);
+        this.#settle(() => sink.write(chunk), callback);
       },
       (error: Error) => callback(error),
     );
   }
 
-  #writeTo(sink: UploadSink, chunk: Buffer, callback: (error?: Error | null) => void): void {
+  /** Calls back once `take` is done with the chunk: at once when it was taken synchronously. */
+  #settle(take: () => Promise<void> | undefined, callback: (error?: Error | null) => void): void {
     let pending: Promise<void> | undefined;
     try {
-      pending = sink.write(chunk);
+      pending = take();
     } catch (error) {
       callback(error as Error);
       return;
     }
     if (pending === undefined) callback();
-    else pending.then(() => callback(), (error: Error) => callback(error));
+    else this.#track(pending).then(() => callback(), (error: Error) => callback(error));
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    const { size } = this.#options;
-    if (this.#received !== size || this.#sink === undefined) {
-      // Too few bytes (or none): never finalize a short upload.
-      callback(new SizeMismatchError(size, this.#received));
-      return;
-    }
-    this.#sink.finish().then(
+    const done = this.#spool === undefined ? this.#finishPushed() : this.#track(this.#finishSpooled(this.#spool));
+    done.then(
       (result) => {
         this.#result = result;
         this.#detachSignal?.();
@@ -193,6 +230,28 @@ export class OFAuthUploadStream extends Writable {
       },
       (error: Error) => callback(error),
     );
+  }
+
+  async #finishPushed(): Promise<UploadResult> {
+    const size = this.#options.size!;
+    if (this.#received !== size || this.#sink === undefined) {
+      // Too few bytes (or none): never finalize a short upload.
+      throw new SizeMismatchError(size, this.#received);
+    }
+    return this.#sink.finish();
+  }
+
+  /** The source has ended: its size is known, so open the session and upload from the spool. */
+  async #finishSpooled(spool: Spool): Promise<UploadResult> {
+    const source = await spool.finish();
+    try {
+      if (source.size === 0) throw new EmptySourceError();
+      const sink = await (this.#starting = this.#open(source.size, source));
+      this.#sink = sink;
+      return await sink.finish();
+    } finally {
+      await source.close();
+    }
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -204,20 +263,32 @@ export class OFAuthUploadStream extends Writable {
       error = new AbortError('The upload stream was destroyed before it finished');
     }
     if (!this.#controller.signal.aborted) this.#controller.abort(error ?? new AbortError('The upload is over'));
-    const sink = this.#sink;
-    if (sink === undefined || this.#result !== undefined) {
-      callback(error);
-      return;
+    this.#windDown().then(() => callback(error));
+  }
+
+  /**
+   * Waits until nothing of this upload is in flight (init, parts, reads, spool writes), then
+   * removes the spool: `close` means it is all over. Every request listens on the aborted signal,
+   * so this is quick; should a dispatcher not honour the abort, a process warning says so
+   * rather than `close` pretending.
+   */
+  async #windDown(): Promise<void> {
+    const warning = setTimeout(() => {
+      process.emitWarning(
+        `OFAuthUploadStream: ${this.#inFlight.size} cancelled operation(s) still running ${SETTLE_WARNING_MS} ms after destroy; 'close' waits for them`,
+        { code: 'OFAUTH_UPLOAD_UNSETTLED' },
+      );
+    }, SETTLE_WARNING_MS);
+    warning.unref();
+    try {
+      // Bounded: each round waits for what is in flight; new work cannot start once aborted.
+      for (let round = 0; round < 100 && this.#inFlight.size > 0; round++) {
+        await Promise.allSettled([...this.#inFlight]);
+      }
+      await this.#sink?.settled();
+      await this.#spool?.close();
+    } finally {
+      clearTimeout(warning);
     }
-    // Let the cancelled requests wind down, so `close` means nothing of this upload is in flight.
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, SETTLE_GRACE_MS);
-      timer.unref();
-    });
-    Promise.race([sink.settled(), grace]).then(() => {
-      clearTimeout(timer);
-      callback(error);
-    });
   }
 }

@@ -23,6 +23,17 @@ describe('resolveOptions', () => {
     expect(o.retries).toBe(5);
   });
 
+  it('size may be omitted (the source is spooled); spool and maxBufferMemory have defaults', () => {
+    const { size: _omitted, ...noSize } = base;
+    const resolved = resolveOptions(noSize);
+    expect(resolved.size).toBeUndefined();
+    expect(resolved.spool).toEqual({ memory: 8 * 1024 * 1024 });
+    expect(resolved.maxBufferMemory).toBe(256 * 1024 * 1024);
+    expect(reject({ ...base, spool: { memory: -1 } }).message).toMatch(/option "spool.memory"/);
+    expect(reject({ ...base, spool: { maxbytes: 5 } }).message).toMatch(/unknown option "maxbytes"/);
+    expect(reject({ ...base, maxBufferMemory: 0 }).message).toMatch(/option "maxBufferMemory".*got 0/);
+  });
+
   it('strips a trailing slash from baseUrl', () => {
     expect(resolveOptions({ ...base, baseUrl: 'http://127.0.0.1:9/' }).baseUrl).toBe('http://127.0.0.1:9');
   });
@@ -31,7 +42,6 @@ describe('resolveOptions', () => {
     expect(reject({ ...base, concurrency: 0 }).message).toMatch(/option "concurrency": .*>=1.*got 0/);
     expect(reject({ ...base, size: 1.5 }).message).toMatch(/option "size".*got 1.5/);
     expect(reject({ ...base, size: -1 }).message).toMatch(/option "size"/);
-    expect(reject({ ...base, size: undefined }).message).toMatch(/option "size".*missing/);
     expect(reject({ ...base, baseUrl: 'ftp://x' }).message).toMatch(/option "baseUrl".*http/);
     expect(reject({ ...base, concurency: 2 }).message).toMatch(/unknown option "concurency"/);
     expect(reject({ ...base, vaultUpload: { mode: 'post' } }).message).toMatch(/vaultUpload.mode/);

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { FilledPart } from '../lib/part-assembler';
+import { type FilledPart, bufferBody } from '../lib/part-body';
 import { PartUploader } from '../lib/part-uploader';
 
 const part = (n: number): FilledPart => ({
   part: { partNumber: n, uploadUrl: 'http://x/', byteRange: { start: n, end: n } },
-  data: Buffer.alloc(1),
-  buffer: Buffer.alloc(1),
+  body: bufferBody(Buffer.alloc(1)),
+  release: () => {},
 });
+const signal = new AbortController().signal;
 
 describe('PartUploader', () => {
   it('keeps at most `concurrency` sends in flight and reports each part once', async () => {
@@ -15,6 +16,7 @@ describe('PartUploader', () => {
     const done: number[] = [];
     const uploader = new PartUploader<number>({
       concurrency: 2,
+      signal,
       send: async (f) => {
         active++;
         peak = Math.max(peak, active);
@@ -37,6 +39,7 @@ describe('PartUploader', () => {
     const boom = new Error('part 2 failed');
     const uploader = new PartUploader<void>({
       concurrency: 1,
+      signal,
       send: async (f) => {
         started.push(f.part.partNumber);
         if (f.part.partNumber === 2) throw boom;
@@ -56,6 +59,7 @@ describe('PartUploader', () => {
     const oops = new Error('listener threw');
     const uploader = new PartUploader<void>({
       concurrency: 1,
+      signal,
       send: async () => {},
       onDone: () => {
         throw oops;

@@ -98,6 +98,9 @@ describe('README reference', () => {
     TimeoutError: new library.TimeoutError({ method: 'GET', path: '/', attempts: 1, reason: 'x' }),
     InvalidOptionsError: new library.InvalidOptionsError(['x']),
     AbortError: new library.AbortError(),
+    MemoryLimitError: new library.MemoryLimitError(1, 2),
+    SpoolError: new library.SpoolError({ reason: 'limit', limit: 1 }),
+    EmptySourceError: new library.EmptySourceError(),
   };
 
   it('covers every exported error class', () => {

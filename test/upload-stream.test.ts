@@ -224,10 +224,10 @@ describe('concurrency and memory', () => {
 });
 
 describe('retries', () => {
-  it('recovers from 500, 502, 503, a socket reset mid-body and a 429 with Retry-After', async () => {
+  it('recovers from 503 at init, 500 on a part, a socket reset mid-body and a 429 with Retry-After', async () => {
     const e = await emulator({
       faults: [
-        { route: 'init', nth: 1, action: { type: 'status', status: 502 } },
+        { route: 'init', nth: 1, action: { type: 'status', status: 503 } },
         { route: 'part', partNumber: 1, nth: 1, action: { type: 'status', status: 500 } },
         { route: 'part', partNumber: 2, nth: 1, action: { type: 'reset', afterBytes: 10_000 } },
         { route: 'part', partNumber: 3, nth: 1, action: { type: 'status', status: 429, retryAfter: 1 } },

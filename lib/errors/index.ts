@@ -1,10 +1,13 @@
 export { AbortError } from './abort-error';
+export { EmptySourceError } from './empty-source-error';
 export { InvalidOptionsError } from './invalid-options-error';
 export { InvalidResponseError } from './invalid-response-error';
+export { MemoryLimitError } from './memory-limit-error';
 export { NetworkError } from './network-error';
 export { OFAuthApiError, type OFAuthApiErrorDetails } from './ofauth-api-error';
 export { OFAuthUploadError } from './ofauth-upload-error';
 export { PlanError } from './plan-error';
 export { SizeMismatchError } from './size-mismatch-error';
+export { SpoolError, type SpoolFailure } from './spool-error';
 export { TimeoutError } from './timeout-error';
 export { UploadExpiredError } from './upload-expired-error';

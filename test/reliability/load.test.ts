@@ -1,44 +1,24 @@
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFAuthUploadStream } from '../../lib/index';
+import { type ChildEmulator, startChildEmulator } from '../emulator-child';
 import { KiB, MiB, generatedSource } from '../helpers';
 
-const root = join(__dirname, '..', '..');
 const UPLOADS = 20;
 const PART_SIZE = 1 * MiB;
 const CONCURRENCY = 2;
 const SIZE = 6 * MiB + 12_345;
 const CHUNK = 64 * KiB;
 
-let child: ChildProcess;
-let server: { url: string; apiKey: string };
-let nextId = 0;
-
-function ask<T>(message: Record<string, unknown>): Promise<T> {
-  const id = ++nextId;
-  return new Promise((resolve) => {
-    const onMessage = (reply: { id?: number } & Record<string, unknown>) => {
-      if (reply.id !== id) return;
-      child.off('message', onMessage);
-      resolve(reply as T);
-    };
-    child.on('message', onMessage);
-    child.send({ ...message, id });
-  });
-}
+let server: ChildEmulator;
 
 beforeAll(async () => {
-  execFileSync(process.execPath, [join(root, 'scripts/ensure-build.mjs')], { cwd: root, stdio: 'inherit' });
-  child = fork(join(root, 'test/fixtures/emulator-process.mjs'), [JSON.stringify({ partSize: PART_SIZE, mode: 'multipart' })]);
-  server = await new Promise((resolve) => child.once('message', resolve as (m: unknown) => void));
+  server = await startChildEmulator({ partSize: PART_SIZE, mode: 'multipart' });
 }, 120_000);
 
 afterAll(async () => {
-  child.send({ type: 'close' });
-  await new Promise((resolve) => child.once('exit', resolve));
+  await server.close();
 });
 
 /**
@@ -74,9 +54,9 @@ describe('load', () => {
       });
       const results = await Promise.all(uploads);
       for (const r of results) {
-        const { media } = await ask<{ media: { sha256: string; size: number } }>({ type: 'media', mediaUploadId: r.id });
-        expect(media.sha256).toBe(r.sha256);
-        expect(media.size).toBe(SIZE);
+        const media = await server.media(r.id);
+        expect(media?.sha256).toBe(r.sha256);
+        expect(media?.size).toBe(SIZE);
       }
     } finally {
       clearInterval(timer);

@@ -21,6 +21,7 @@ interface Outcome {
   code?: string;
   faults: number;
   faultKinds: string[];
+  initNotRetried?: boolean;
 }
 
 const unhandled: unknown[] = [];
@@ -75,6 +76,8 @@ async function runOne(index: number): Promise<Outcome> {
       .filter((r) => r.fault !== undefined)
       .map((r) => `${r.route}:${r.fault!.replace(/^random:/, '').replace(/(:[\d.]+(ms|B\/s))|(@\d+)$/, '')}`);
     const sessions = emu.uploads();
+    // Init is not idempotent: however it failed, no upload ever opens a second (orphaned) session.
+    expect(sessions.length, `upload ${index}, seed ${SEED}: sessions opened`).toBeLessThanOrEqual(1);
     if (outcome.ok) {
       const id = upload.result!.mediaUploadId;
       expect(emu.media(id)?.sha256, `upload ${index}, seed ${SEED}: stored bytes differ`).toBe(sha256(data));
@@ -89,7 +92,11 @@ async function runOne(index: number): Promise<Outcome> {
       console.log(`[soak] ${index}: ${String(outcome.error)}`);
       for (const r of emu.requests) console.log(`  #${r.id} ${r.route} part=${r.partNumber ?? '-'} status=${r.status} bytes=${r.bytesReceived} fault=${r.fault ?? '-'} ${r.error ?? ''}`);
     }
-    return { index, ok: false, code, faults: faultKinds.length, faultKinds };
+    // A 502 or a reset at init may come after the server acted, so init is not sent again:
+    // such an upload fails typed at once, by design (see http.ts), with one init request.
+    const initNotRetried = sessions.length === 0 && /^init:(status:502|reset)/.test(faultKinds.at(-1) ?? '');
+    if (initNotRetried) expect(emu.requests.filter((r) => r.route === 'init')).toHaveLength(faultKinds.filter((k) => k.startsWith('init:')).length);
+    return { index, ok: false, code, faults: faultKinds.length, faultKinds, initNotRetried };
   } finally {
     clearTimeout(deadline);
     await emu.close();
@@ -119,12 +126,14 @@ describe(`fault soak (seed ${SEED}, ${UPLOADS} uploads)`, () => {
         byKind.set(kind, entry);
       }
     }
-    const failures = outcomes.filter((o) => !o.ok);
+    const failures = outcomes.filter((o) => !o.ok && !o.initNotRetried);
+    const initStops = outcomes.filter((o) => o.initNotRetried).length;
     const failCodes = new Map<string, number>();
     for (const f of failures) failCodes.set(f.code ?? '?', (failCodes.get(f.code ?? '?') ?? 0) + 1);
     const table = [...byKind].sort().map(([k, v]) => `  ${k.padEnd(22)} injected ${String(v.injected).padStart(4)}  uploads hit ${String(v.uploads).padStart(4)}  of which succeeded ${v.succeeded}`);
     console.log(
-      `[soak] seed=${SEED} uploads=${outcomes.length} succeeded=${outcomes.length - failures.length} failed=${failures.length} ` +
+      `[soak] seed=${SEED} uploads=${outcomes.length} succeeded=${outcomes.length - failures.length - initStops} ` +
+        `failed=${failures.length} + ${initStops} stopped at init by design ` +
         `faultsInjected=${outcomes.reduce((n, o) => n + o.faults, 0)} failures by code: ${JSON.stringify(Object.fromEntries(failCodes))}\n` +
         table.join('\n'),
     );

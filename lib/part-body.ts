@@ -1,0 +1,57 @@
+import type { PlanPart } from './plan';
+import { BODY_SLICE_BYTES } from './progress';
+import type { PartSource } from './sources/part-source';
+
+/**
+ * A request body that can be produced again for every attempt: from a held buffer, or by
+ * reading its byte range from a seekable source once more.
+ */
+export interface PartBody {
+  readonly length: number;
+  /** One attempt's body; `onSent(n)` runs once its first `n` bytes were taken by the socket. */
+  slices(onSent: (bytes: number) => void): Iterable<Uint8Array> | AsyncIterable<Uint8Array>;
+}
+
+/** A part ready to send, from whichever side (pushed or pulled) produced it. */
+export interface FilledPart {
+  part: PlanPart;
+  body: PartBody;
+  /** Gives its buffer back once the server acknowledged the part (a no-op for a streamed part). */
+  release: () => void;
+}
+
+/** A body sent from memory the library owns (a pooled part buffer), in slices. */
+export function bufferBody(data: Uint8Array): PartBody {
+  return {
+    length: data.length,
+    *slices(onSent) {
+      for (let offset = 0; offset < data.length; offset += BODY_SLICE_BYTES) {
+        const end = Math.min(offset + BODY_SLICE_BYTES, data.length);
+        yield data.subarray(offset, end);
+        onSent(end);
+      }
+    },
+  };
+}
+
+/**
+ * A body read slice by slice from `source` at [start, start + length): nothing is held between
+ * attempts, so a part larger than the memory budget (or a whole plan-less file) can be retried.
+ * Each slice is a fresh buffer: the socket may still hold the previous one when it asks for more.
+ * `finalizes`: the server finalizes once it has the last byte, so the source is verified first.
+ */
+export function rangeBody(source: PartSource, start: number, length: number, finalizes = false): PartBody {
+  return {
+    length,
+    async *slices(onSent) {
+      for (let offset = 0; offset < length; offset += BODY_SLICE_BYTES) {
+        const slice = Buffer.allocUnsafeSlow(Math.min(BODY_SLICE_BYTES, length - offset));
+        await source.read(slice, start + offset);
+        // A body whose end finalizes the upload: a changed source must stop it before that.
+        if (finalizes && offset + slice.length === length) await source.verify?.();
+        yield slice;
+        onSent(offset + slice.length);
+      }
+    },
+  };
+}
