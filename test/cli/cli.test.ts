@@ -272,6 +272,38 @@ describe('help, version, emulator', () => {
   });
 });
 
+describe('`emulator --port` reached through localhost', () => {
+  it('the CLI uploads to OFAUTH_BASE_URL=http://localhost:PORT of a foreground emulator, sha256 intact', async () => {
+    const port = await freePort();
+    let child: ChildProcess | undefined;
+    let firstLine = '';
+    const running = runCli(['emulator', '--port', String(port), '--part-size', '256KiB', '--json'], {
+      onSpawn: (c) => {
+        child = c;
+        c.stdout?.on('data', (chunk: Buffer) => {
+          if (!firstLine.includes('\n')) firstLine += chunk.toString();
+        });
+      },
+    });
+    try {
+      await waitFor(() => firstLine.includes('\n'));
+      const info = JSON.parse(firstLine) as { url: string; apiKey: string };
+      expect(info.url).toBe(`http://127.0.0.1:${port}`);
+      const { path, data } = file('via-localhost.mp4', 700 * 1024, 41);
+      const env = { OFAUTH_BASE_URL: `http://localhost:${port}`, OFAUTH_API_KEY: info.apiKey, OFAUTH_CONNECTION_ID: 'conn_localhost' };
+      const run = await runCli([path, '--json', '--retries', '0'], { env });
+      expect(run.stdout + run.stderr).not.toContain('ERR_OFAUTH_PLAN');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, baseUrl: `http://localhost:${port}`, sha256: sha256(data) });
+    } finally {
+      child?.kill('SIGINT');
+    }
+    const stopped = await running;
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain('1 init, 3 part PUTs, 0 single PUTs, 1 complete calls served');
+  });
+});
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
