@@ -102,6 +102,32 @@ describe('uploads', () => {
     expect(stored).toMatchObject({ filename: 'song.bin', contentType: 'audio/mpeg', size: data.length, sha256: sha256(data) });
   });
 
+  it('stdin redirected from a regular file (`- < clip.mp4`) needs no --size: fstat gives it', async () => {
+    const { emu, env } = await emulator();
+    const { path, data } = file('redirected.mp4', 2 * MiB + 99, 12);
+    const run = await runCli(['-', '--json', '--filename', 'redirected.mp4'], { env, stdinFile: path });
+    expect(run.stderr).not.toContain('ERR_USAGE');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { mediaUploadId: string; bytes: number; sha256: string };
+    expect(result).toMatchObject({ bytes: data.length, sha256: sha256(data) });
+    expect(emu.media(result.mediaUploadId)).toMatchObject({ size: data.length, completed: true, sha256: sha256(data) });
+  });
+
+  it('a regular file on stdin: a matching --size is fine, a contradicting one is a usage error', async () => {
+    const { emu, env } = await emulator();
+    const { path, data } = file('redirected-size.bin', 5000, 13);
+    const agreeing = await runCli(['-', '--size', String(data.length), '--quiet'], { env, stdinFile: path });
+    expect(agreeing.code).toBe(0);
+    const contradicting = await runCli(['-', '--size', '4999'], { env, stdinFile: path });
+    expect(contradicting.code).toBe(2);
+    expect(contradicting.stderr).toContain('--size 4999 does not match the size of the file on stdin (5000 bytes)');
+    expect(emu.stats.initCalls).toBe(1);
+    const { path: empty } = file('empty.bin', 0);
+    const none = await runCli(['-'], { env, stdinFile: empty });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('the file on stdin is empty');
+  });
+
   it('uploads stdin to the embedded emulator, sizes with a unit suffix', async () => {
     const data = bytes(1536 * 1024, 3);
     const run = await runCli(['-', '--size', '1.5MiB', '--quiet'], { input: data });
