@@ -31,7 +31,10 @@ Options:
   -h, --help            this help
   -v, --version         the version
 
-Sizes take a whole number of bytes or a KiB/MiB/GiB suffix: 1048576, 512KiB, 64MiB, 1.5GiB.
+Sizes (--size, --sample, --part-size) are whole bytes, or take a unit:
+  decimal  kB, MB, GB, TB     powers of 1000: 10MB = 10,000,000 bytes
+  binary   KiB, MiB, GiB, TiB powers of 1024: 10MiB = 10,485,760 bytes
+  e.g. 1048576, 10MB, 512KiB, 1.5GiB. KB, mb, M and the like are refused as ambiguous.
 
 Environment:
   OFAUTH_API_KEY        your API key (never printed). When unset, an emulator is started
@@ -54,7 +57,8 @@ prints its URL and the test API key, and runs until Ctrl-C (then exits 0).
 
 Options:
   --port N            port to listen on (default: a free one)
-  --part-size SIZE    part size of the plans it hands out (default 5MiB)
+  --part-size SIZE    part size of the plans it hands out (default 5MiB); decimal
+                      kB/MB/GB/TB (powers of 1000) or binary KiB/MiB/GiB/TiB (1024)
   --json              print the URL and key as one JSON line
   -h, --help          this help
 `;

@@ -128,6 +128,18 @@ describe('uploads', () => {
     expect(none.stderr).toContain('the file on stdin is empty');
   });
 
+  it('--size and --sample take decimal units: 10MB is 10,000,000 bytes', async () => {
+    const { emu, env } = await emulator();
+    const data = bytes(10_000_000, 14);
+    const run = await runCli(['-', '--size', '10MB', '--json'], { env, input: data });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ bytes: 10_000_000, sha256: sha256(data) });
+    const sample = await runCli(['--sample', '1.5MB', '--json']);
+    expect(sample.code).toBe(0);
+    expect(JSON.parse(sample.stdout)).toMatchObject({ bytes: 1_500_000, filename: 'sample-1.5MB.bin', sha256Match: true });
+    expect(emu.stats.initCalls).toBe(1);
+  });
+
   it('uploads stdin to the embedded emulator, sizes with a unit suffix', async () => {
     const data = bytes(1536 * 1024, 3);
     const run = await runCli(['-', '--size', '1.5MiB', '--quiet'], { input: data });
@@ -168,7 +180,8 @@ describe('usage errors exit 2 and send nothing', () => {
   it.each([
     [['missing.mp4'], 'cannot read "missing.mp4": no such file'],
     [['--sample', '0'], '--sample must be a byte count > 0'],
-    [['--sample', '5MB'], '--sample must be a byte count > 0'],
+    [['--sample', '5mb'], '"5mb" is ambiguous: write 5MB (powers of 1000) or 5MiB (powers of 1024)'],
+    [['-', '--size', '10KB'], '--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB (powers of 1000) or a binary unit KiB, MiB, GiB, TiB (powers of 1024)'],
     [['a', 'b'], 'expected one file'],
     [[], 'missing the file to upload'],
     [['--concurrency', '0', '--sample', '1KiB'], '--concurrency must be an integer from 1 to 64'],
@@ -255,6 +268,10 @@ describe('help, version, emulator', () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
     for (const text of ['--content-type', '--size', '--sample', '--concurrency', '--vault-user-id', '--json', '--quiet', 'OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL', 'Exit codes', '130']) {
+      expect(run.stdout).toContain(text);
+    }
+    // Which size units are which.
+    for (const text of ['decimal  kB, MB, GB, TB     powers of 1000: 10MB = 10,000,000 bytes', 'binary   KiB, MiB, GiB, TiB powers of 1024: 10MiB = 10,485,760 bytes']) {
       expect(run.stdout).toContain(text);
     }
     const emulatorHelp = await runCli(['emulator', '--help']);
