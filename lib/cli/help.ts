@@ -5,7 +5,8 @@ const EXIT_CODES = `Exit codes:
   1    the upload failed: the error's code and message are printed (JSON with --json)
   2    usage error: bad flag or argument, missing --size for a pipe, unreadable file,
        incomplete environment; nothing was sent
-  130  interrupted (Ctrl-C): in-flight requests cancelled before the upload was confirmed`;
+  130  interrupted (Ctrl-C): in-flight requests cancelled before the upload was confirmed;
+       after init, the mediaUploadId left unfinished is named`;
 
 export function uploadHelp(version: string): string {
   return `ofauth-upload ${version}: stream a file or stdin into the OFAuth vault

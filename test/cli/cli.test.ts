@@ -256,10 +256,46 @@ describe('Ctrl-C', () => {
     const run = await running;
     expect(run.code).toBe(130);
     expect(run.stderr).toMatch(/^ofauth-upload: ABORT_ERR: Interrupted \(SIGINT\)/m);
+    // It names the upload it left behind.
+    const [session] = emu.uploads();
+    expect(session?.completed).toBe(false);
+    expect(run.stderr).toContain(`mediaUploadId ${session?.mediaUploadId} was left unfinished`);
     expect(completes(emu)).toHaveLength(0);
     expect(emu.stats.completeCalls).toBe(0);
     // The hanging part's connection was closed by the client, not left open.
     await waitFor(() => emu.stats.activePuts === 0);
+  });
+});
+
+describe('Ctrl-C with --json', () => {
+  it('the error line carries the unfinished mediaUploadId as a field', async () => {
+    const { emu, env } = await emulator({ faults: [{ route: 'part', partNumber: 2, action: { type: 'hang' } }] });
+    const { path } = file('long-json.mp4', 4 * MiB);
+    let child: ChildProcess | undefined;
+    const running = runCli([path, '--json'], { env, onSpawn: (c) => (child = c) });
+    await waitFor(() => emu.requests.some((r) => r.route === 'part' && r.partNumber === 2));
+    child?.kill('SIGINT');
+    const run = await running;
+    expect(run.code).toBe(130);
+    const [session] = emu.uploads();
+    const line = JSON.parse(run.stdout) as { ok: boolean; error: Record<string, unknown> };
+    expect(line).toMatchObject({ ok: false, error: { name: 'AbortError', code: 'ABORT_ERR', mediaUploadId: session?.mediaUploadId } });
+    expect(String(line.error.message)).toContain(`mediaUploadId ${session?.mediaUploadId} was left unfinished`);
+    expect(emu.stats.completeCalls).toBe(0);
+  });
+
+  it('before init answers there is no upload to name', async () => {
+    const { emu, env } = await emulator({ faults: [{ route: 'init', action: { type: 'hang' } }] });
+    let child: ChildProcess | undefined;
+    const running = runCli(['--sample', '1MiB', '--json'], { env, onSpawn: (c) => (child = c) });
+    await waitFor(() => emu.requests.some((r) => r.route === 'init'));
+    child?.kill('SIGINT');
+    const run = await running;
+    expect(run.code).toBe(130);
+    const line = JSON.parse(run.stdout) as { error: Record<string, unknown> };
+    expect(line.error.code).toBe('ABORT_ERR');
+    expect(line.error).not.toHaveProperty('mediaUploadId');
+    expect(String(line.error.message)).not.toContain('left unfinished');
   });
 });
 
