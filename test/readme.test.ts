@@ -1,11 +1,12 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../lib/emulator/index';
 import * as library from '../lib/index';
-import { documentedNames, fences, toJavaScript, tsSamples, typecheck } from './cli/readme-samples';
+import { documentedNames, fences, shellSamples, toJavaScript, tsSamples, typecheck } from './cli/readme-samples';
 import { ROOT, bytes, ensureBuilt, runCli, sha256 } from './cli/run-cli';
 
 // Every ```ts block of the README is type-checked against the real types; the ones marked
@@ -71,6 +72,50 @@ describe('README samples marked run, with Node against dist/ and an emulator', (
   }
 });
 
+// The shell recipes marked run: bash, with the built CLI on PATH as `ofauth-upload` and a
+// stand-in `aws` (test/fixtures/readme/bin/aws) serving objects from a directory, so a recipe runs
+// unchanged against an object whose size it cannot know in advance.
+describe('README shell recipes marked run, with bash, the built CLI and a stand-in aws', () => {
+  const recipes = shellSamples(README);
+  let emu: Emulator;
+  let cwd: string;
+  const API_KEY = 'sk_readme_sh_key';
+  // Any size but a round one: a recipe with a size written into it fails here.
+  const object = bytes(3 * 1024 * 1024 + 4321, 9);
+  beforeAll(async () => {
+    ensureBuilt();
+    emu = await startEmulator({ apiKey: API_KEY, partSize: 1024 * 1024 });
+    cwd = mkdtempSync(join(tmpdir(), 'ofauth-readme-sh-'));
+    mkdirSync(join(cwd, 's3', 'my-bucket', 'videos'), { recursive: true });
+    writeFileSync(join(cwd, 's3', 'my-bucket', 'videos', 'clip.mp4'), object);
+  });
+  afterAll(async () => {
+    await emu.close();
+    rmSync(cwd, { recursive: true, force: true });
+  });
+
+  it('there is one (the S3 pipe)', () => {
+    expect(recipes.map((r) => r.code)).toEqual([expect.stringContaining('aws s3 cp')]);
+  });
+
+  for (const recipe of recipes) {
+    it(`README.md:${recipe.line}`, async () => {
+      emu.reset();
+      const run = await runBash(recipe.code, cwd, {
+        PATH: `${join(ROOT, 'test', 'fixtures', 'readme', 'bin')}${delimiter}${process.env.PATH ?? ''}`,
+        README_S3_DIR: join(cwd, 's3'),
+        OFAUTH_API_KEY: API_KEY,
+        OFAUTH_CONNECTION_ID: 'conn_readme_sh',
+        OFAUTH_BASE_URL: emu.url,
+      });
+      expect(run.stderr).not.toMatch(/ofauth-upload: ERR_|aws \(README stand-in\)/);
+      expect(run.code).toBe(0);
+      expect(emu.uploads()).toHaveLength(1);
+      expect(emu.uploads()[0]).toMatchObject({ filename: 'clip.mp4', size: object.length, completed: true, sha256: sha256(object) });
+    });
+  }
+});
+
 describe('README reference', () => {
   const names = documentedNames();
 
@@ -127,4 +172,17 @@ for (const sample of vitestSamples) {
 
 function runNode(script: string, cwd: string, env: Record<string, string>) {
   return runCli([], { cwd, env, script });
+}
+
+/** `bash -c` with errexit and pipefail, so a failing stage of a pipe fails the recipe. */
+function runBash(code: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', code], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ code: exit, stdout, stderr }));
+  });
 }

@@ -19,6 +19,25 @@ export interface Fence {
 
 const MARKER = /^<!-- readme-test: (run|vitest) -->$/;
 
+/** A ```sh block marked `<!-- readme-test: run -->`: run with bash by the README test. */
+export interface ShellSample {
+  line: number;
+  code: string;
+}
+
+export function shellSamples(markdown: string): ShellSample[] {
+  const lines = markdown.split('\n');
+  const samples: ShellSample[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== '```sh') continue;
+    const end = lines.indexOf('```', i + 1);
+    if (end === -1) throw new Error(`README line ${i + 1}: unclosed sh block`);
+    if (lines[i - 1] === '<!-- readme-test: run -->') samples.push({ line: i + 2, code: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return samples;
+}
+
 /** Every fenced block's language, so a test can insist nothing escapes as ```typescript or ```js. */
 export function fences(markdown: string): Fence[] {
   const out: Fence[] = [];
