@@ -26,6 +26,8 @@ export interface CliOptions {
   cwd?: string;
   /** Run this script instead of dist/cli.js (the README's samples). */
   script?: string;
+  /** Node's own flags, before the script (e.g. `--import` of a test harness). */
+  nodeArgs?: string[];
   /** Called once the process is spawned (e.g. to send it a signal later). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -43,7 +45,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   const stdinFd = options.stdinFile === undefined ? undefined : openSync(options.stdinFile, 'r');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [options.script ?? CLI, ...args], {
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script ?? CLI, ...args], {
       cwd: options.cwd ?? ROOT,
       env: { ...env, ...options.env },
       stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
