@@ -89,7 +89,21 @@ function describe(value: unknown): string {
   return Array.isArray(value) ? 'an array' : `a ${typeof value}`;
 }
 
+/**
+ * `size` is the option a new user most often gets wrong, and zod's "received undefined" does not
+ * say what to do: name the ways out instead.
+ */
+function sizeIssueText(value: unknown): string {
+  const exact = 'pass the exact byte count of the source (fs.stat size, S3 ContentLength, HTTP Content-Length)';
+  if (value === undefined) {
+    return `option "size" is missing: ${exact}, which the API needs before the first byte; a source of unknown size must be written to a file or held in a Buffer first to learn it`;
+  }
+  if (value === 0) return `option "size" is 0: the API needs at least one byte; ${exact}`;
+  return `option "size": expected the exact byte count of the source, a whole number from 1 to ${Number.MAX_SAFE_INTEGER} (got ${describe(value)})`;
+}
+
 function issueText(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {
+  if (issue.path.length === 1 && issue.path[0] === 'size') return sizeIssueText(input.size);
   const name = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     return `unknown option${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
@@ -110,7 +124,9 @@ export function resolveOptions(input: unknown): ResolvedOptions {
   }
   const parsed = optionsSchema.safeParse(input);
   if (!parsed.success) {
-    throw new InvalidOptionsError(parsed.error.issues.map((i) => issueText(i, input as Record<string, unknown>)));
+    // One line per problem: a value can break two rules (a huge size) and read the same for both.
+    const texts = parsed.error.issues.map((i) => issueText(i, input as Record<string, unknown>));
+    throw new InvalidOptionsError([...new Set(texts)]);
   }
   // A trailing slash would double up in `${baseUrl}/v2/...`.
   return { ...parsed.data, baseUrl: parsed.data.baseUrl.replace(/\/+$/, '') };

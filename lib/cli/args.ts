@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { parseByteCount } from './units';
+import { BYTE_COUNT_FORMS, parseByteCount } from './units';
 import { UsageError } from './usage-error';
 
 export type SourceSpec =
@@ -61,11 +61,10 @@ function integer(flag: string, text: string, min: number, max: number): number {
 }
 
 function byteCount(flag: string, text: string): number {
-  const bytes = parseByteCount(text);
-  if (bytes === undefined || bytes <= 0) {
-    throw new UsageError(`--${flag} must be a byte count > 0 such as 1048576, 512KiB, 64MiB or 1GiB, got ${JSON.stringify(text)}`);
-  }
-  return bytes;
+  const parsed = parseByteCount(text);
+  if (parsed.ok && parsed.bytes > 0) return parsed.bytes;
+  const problem = parsed.ok ? `got ${JSON.stringify(text)}` : parsed.problem;
+  throw new UsageError(`--${flag} must be a byte count > 0: ${BYTE_COUNT_FORMS}; ${problem}`);
 }
 
 /** util.parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes: those are the user's mistake, not ours. */

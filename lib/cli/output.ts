@@ -37,8 +37,9 @@ export class Output {
     this.#streams.stdout.write(this.#clean(this.json ? `${JSON.stringify(record)}\n` : human));
   }
 
-  error(error: unknown, hint?: string): ErrorRecord {
-    const record = describeError(error);
+  /** `fields` add facts the error itself does not carry (e.g. the upload a Ctrl-C left behind). */
+  error(error: unknown, hint?: string, fields: Record<string, string> = {}): ErrorRecord {
+    const record = { ...describeError(error), ...fields };
     if (this.json) {
       this.#streams.stdout.write(`${this.#clean(JSON.stringify({ ok: false, error: record }))}\n`);
     } else {

@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -56,6 +57,40 @@ async function openFile(path: string, declared: number | undefined): Promise<{ s
   }
 }
 
+/**
+ * The size of stdin when it is a regular file (`ofauth-upload - < clip.mp4`), from fstat; undefined
+ * for a pipe, socket or device, whose length nothing can tell before the end.
+ */
+function stdinFileSize(stdin: NodeJS.ReadStream): number | undefined {
+  const fd = (stdin as { fd?: unknown }).fd;
+  try {
+    const stats = fstatSync(typeof fd === 'number' ? fd : 0);
+    return stats.isFile() ? stats.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stdinSize(stdin: NodeJS.ReadStream, declared: number | undefined): number {
+  if (stdin.isTTY) throw new UsageError('stdin is a terminal: redirect or pipe the data in, e.g. `ofauth-upload - < clip.mp4`');
+  const fileSize = stdinFileSize(stdin);
+  if (fileSize === undefined) {
+    if (declared === undefined) {
+      throw new UsageError(
+        'reading stdin needs --size BYTES when stdin is a pipe: the API wants the exact byte count before the first byte (a file redirected with < needs none)',
+      );
+    }
+    return declared;
+  }
+  // Read from the current offset, as a shell user expects: a file whose offset is not 0 ends
+  // short of this size and fails with SizeMismatchError, never finalized.
+  if (declared !== undefined && declared !== fileSize) {
+    throw new UsageError(`--size ${declared} does not match the size of the file on stdin (${fileSize} bytes)`);
+  }
+  if (fileSize === 0) throw new UsageError('the file on stdin is empty: the API needs at least one byte');
+  return fileSize;
+}
+
 export async function openSource(spec: SourceSpec, args: UploadArgs, stdin: NodeJS.ReadStream): Promise<OpenedSource> {
   let stream: Readable;
   let size: number;
@@ -70,12 +105,8 @@ export async function openSource(spec: SourceSpec, args: UploadArgs, stdin: Node
       await file.handle.close().catch(() => undefined);
     };
   } else if (spec.kind === 'stdin') {
-    if (args.size === undefined) {
-      throw new UsageError('reading stdin needs --size BYTES: the API wants the exact byte count before the first byte');
-    }
-    if (stdin.isTTY) throw new UsageError('stdin is a terminal: pipe the data in, e.g. `cat clip.mp4 | ofauth-upload - --size 1234`');
+    size = stdinSize(stdin, args.size);
     stream = stdin;
-    size = args.size;
     defaultName = 'stdin';
   } else {
     stream = sampleSource(spec.size);

@@ -69,8 +69,12 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
     } catch (error) {
       renderer.abandon();
       if (!interrupted) throw error;
-      // Whatever error the pipeline settled with, the cause was the user's Ctrl-C.
-      out.error(new AbortError('Interrupted (SIGINT): in-flight requests cancelled before the upload was confirmed'));
+      // Whatever error the pipeline settled with, the cause was the user's Ctrl-C. After init the
+      // server holds a session we never finalized: name it, so it can be told apart in its logs.
+      const message = 'Interrupted (SIGINT): in-flight requests cancelled before the upload was confirmed';
+      const mediaUploadId = upload.session?.mediaUploadId;
+      if (mediaUploadId === undefined) out.error(new AbortError(message));
+      else out.error(new AbortError(`${message}; mediaUploadId ${mediaUploadId} was left unfinished`), undefined, { mediaUploadId });
       return EXIT_INTERRUPTED;
     } finally {
       stopListening();

@@ -7,6 +7,7 @@ import { handleComplete } from './handle-complete';
 import { handleInit } from './handle-init';
 import { handlePart } from './handle-part';
 import { handleSingle } from './handle-single';
+import { parseHost } from './request-origin';
 import { drainBody, respond, respondRaw } from './respond';
 import { classify, type ServerKind } from './router';
 import type { FaultAction, RouteName } from './types';
@@ -40,6 +41,12 @@ export function dispatch(state: EmulatorState, server: ServerKind, req: Incoming
 
 async function run(ctx: RequestContext): Promise<void> {
   const { state, match, record } = ctx;
+  // Plans are built from the Host header, so a request without a usable one is refused before
+  // anything else, as an HTTP server in front of the real API would.
+  if (parseHost(ctx.req.headers.host) === undefined) {
+    await respond(ctx, fail(400, 'missing or malformed Host header'), undefined);
+    return;
+  }
   const contentLength = Number(ctx.req.headers['content-length'] ?? 0);
   const picked = state.faults.pick({
     route: match.route,

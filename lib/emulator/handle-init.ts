@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import { ok } from './answer';
+import { fail, ok } from './answer';
 import { malformPlan } from './malformed-plans';
 import type { Handler } from './context';
 import { readAuthorizedJson } from './json-request';
 import { makePlan } from './plan-maker';
+import { apiOriginFor, foreignOriginFor, parseHost } from './request-origin';
 
 // The seed OpenAPI schema of init, with `size` tightened to what a byte count can be.
 const initBody = z.object({
@@ -24,16 +25,20 @@ export const handleInit: Handler = async (ctx) => {
   const parsed = await readAuthorizedJson(ctx, initBody, 'init');
   if (!parsed.ok) return parsed.answer;
   const { filename, size, contentType } = parsed.value;
+  // The plan points back at the origin this request came in on, not at the bound address:
+  // 0.0.0.0, localhost and a port mapping all work. dispatch already refused a bad Host.
+  const host = parseHost(ctx.req.headers.host);
+  if (host === undefined) return fail(400, 'missing or malformed Host header');
 
   const mediaUploadId = `upload:${randomUUID()}`;
   const expiresAtMs = Date.now() + options.expiresInMs;
-  const foreign = urls.foreign;
+  const foreign = urls.foreign === undefined ? undefined : foreignOriginFor(host, urls.foreign);
   const made = makePlan({
     mediaUploadId,
     size,
     mode: options.mode,
     partSize: options.partSize,
-    apiUrl: urls.api,
+    apiUrl: apiOriginFor(host),
     expiresAtMs,
     ...(foreign === undefined
       ? {}

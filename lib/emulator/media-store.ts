@@ -4,6 +4,11 @@ import type { MediaObject, MediaType, StoredMedia } from './types';
 // Vault media ids are numeric strings on the real API; start high so they never look like counts.
 const FIRST_MEDIA_ID = 4_000_000_001;
 
+/**
+ * The vault media kind the real API reports, from the upload's content type (case and parameters
+ * ignored). The protocol knows four kinds only, photo, video, gif and audio, with no "document":
+ * video/* and any other type are a video, the vault's default kind.
+ */
 export function mediaTypeOf(contentType: string): MediaType {
   const type = contentType.toLowerCase().split(';')[0]?.trim() ?? '';
   if (type === 'image/gif') return 'gif';

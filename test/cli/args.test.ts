@@ -11,12 +11,38 @@ describe('byte counts', () => {
     ['64MiB', 67_108_864],
     ['64mib', 67_108_864],
     ['1.5GiB', 1_610_612_736],
+    ['2TiB', 2 * 1024 ** 4],
     ['10 B', 10],
     [' 2MiB ', 2_097_152],
-  ])('%j is %d bytes', (text, bytes) => expect(parseByteCount(text)).toBe(bytes));
+    // Decimal units: powers of 1000, computed exactly (1.1 × 1000 is not 1100 in floating point).
+    ['10MB', 10_000_000],
+    ['1kB', 1000],
+    ['1.1kB', 1100],
+    ['1.5GB', 1_500_000_000],
+    ['3TB', 3_000_000_000_000],
+    ['0.001MB', 1000],
+  ])('%j is %d bytes', (text, bytes) => expect(parseByteCount(text)).toEqual({ ok: true, bytes }));
 
-  it.each(['', 'MiB', '-1', '5MB', '1.5', '0.3KiB', '1e3', '2TiB', '99999999999GiB'])('%j is refused', (text) => {
-    expect(parseByteCount(text)).toBeUndefined();
+  it.each([
+    ['', 'is not a number of bytes'],
+    ['MiB', 'is not a number of bytes'],
+    ['-1', 'is not a number of bytes'],
+    ['1e3', 'is not a number of bytes'],
+    ['1.5', 'not a whole number of bytes'],
+    ['0.3KiB', 'not a whole number of bytes'],
+    ['1.0001kB', 'not a whole number of bytes'],
+    ['99999999999GiB', 'too large'],
+    ['10XB', 'unknown unit "XB"'],
+    // Read both ways: JEDEC's KB is 1024, "mb" could be either, a bare M says nothing.
+    ['10KB', '"10KB" is ambiguous: write 10kB (powers of 1000) or 10KiB (powers of 1024)'],
+    ['10mb', '"10mb" is ambiguous: write 10MB (powers of 1000) or 10MiB (powers of 1024)'],
+    ['5M', '"5M" is ambiguous: write 5MB (powers of 1000) or 5MiB (powers of 1024)'],
+    ['1.5g', 'write 1.5GB (powers of 1000) or 1.5GiB (powers of 1024)'],
+    ['2Tb', 'write 2TB (powers of 1000) or 2TiB (powers of 1024)'],
+  ])('%j is refused: %s', (text, problem) => {
+    const parsed = parseByteCount(text);
+    expect(parsed.ok).toBe(false);
+    expect(parsed.ok ? '' : parsed.problem).toContain(problem);
   });
 
   it('formats', () => {
@@ -50,6 +76,9 @@ describe('parseCommand', () => {
 
   it('stdin, a sample, help, version, the emulator', () => {
     expect(parseCommand(['-', '--size', '1KiB'])).toMatchObject({ args: { source: { kind: 'stdin' }, size: 1024 } });
+    expect(parseCommand(['-', '--size', '10MB'])).toMatchObject({ args: { source: { kind: 'stdin' }, size: 10_000_000 } });
+    expect(parseCommand(['--sample', '10MB'])).toMatchObject({ args: { source: { kind: 'sample', size: 10_000_000, label: '10MB' } } });
+    expect(parseCommand(['emulator', '--part-size', '5MB'])).toMatchObject({ args: { partSize: 5_000_000 } });
     expect(parseCommand(['--sample', '64MiB'])).toMatchObject({ args: { source: { kind: 'sample', size: 64 * 1024 ** 2, label: '64MiB' } } });
     expect(parseCommand(['--help'])).toEqual({ kind: 'help', topic: 'upload' });
     expect(parseCommand(['-v'])).toEqual({ kind: 'version' });
@@ -73,6 +102,10 @@ describe('parseCommand', () => {
     [['a', '--retries', '-1'], /./],
     [['a', '--filename', ''], /--filename must not be empty/],
     [['emulator', 'extra'], /unexpected argument "extra"/],
+    // A bad size names every accepted form, both families with their bases, and what was wrong.
+    [['-', '--size', '10mb'], /--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB \(powers of 1000\) or a binary unit KiB, MiB, GiB, TiB \(powers of 1024\).*; "10mb" is ambiguous/],
+    [['--sample', '5K'], /--sample must be a byte count > 0: .*kB, MB, GB, TB.*KiB, MiB, GiB, TiB.*"5K" is ambiguous: write 5kB/],
+    [['--sample', '0'], /--sample must be a byte count > 0: .*; got "0"/],
     [['emulator', '--sample', '1'], /Unknown option '--sample'/],
   ])('%j is a usage error', (argv, message) => {
     expect(() => parseCommand(argv)).toThrow(UsageError);

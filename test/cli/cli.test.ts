@@ -102,6 +102,44 @@ describe('uploads', () => {
     expect(stored).toMatchObject({ filename: 'song.bin', contentType: 'audio/mpeg', size: data.length, sha256: sha256(data) });
   });
 
+  it('stdin redirected from a regular file (`- < clip.mp4`) needs no --size: fstat gives it', async () => {
+    const { emu, env } = await emulator();
+    const { path, data } = file('redirected.mp4', 2 * MiB + 99, 12);
+    const run = await runCli(['-', '--json', '--filename', 'redirected.mp4'], { env, stdinFile: path });
+    expect(run.stderr).not.toContain('ERR_USAGE');
+    expect(run.code).toBe(0);
+    const result = JSON.parse(run.stdout) as { mediaUploadId: string; bytes: number; sha256: string };
+    expect(result).toMatchObject({ bytes: data.length, sha256: sha256(data) });
+    expect(emu.media(result.mediaUploadId)).toMatchObject({ size: data.length, completed: true, sha256: sha256(data) });
+  });
+
+  it('a regular file on stdin: a matching --size is fine, a contradicting one is a usage error', async () => {
+    const { emu, env } = await emulator();
+    const { path, data } = file('redirected-size.bin', 5000, 13);
+    const agreeing = await runCli(['-', '--size', String(data.length), '--quiet'], { env, stdinFile: path });
+    expect(agreeing.code).toBe(0);
+    const contradicting = await runCli(['-', '--size', '4999'], { env, stdinFile: path });
+    expect(contradicting.code).toBe(2);
+    expect(contradicting.stderr).toContain('--size 4999 does not match the size of the file on stdin (5000 bytes)');
+    expect(emu.stats.initCalls).toBe(1);
+    const { path: empty } = file('empty.bin', 0);
+    const none = await runCli(['-'], { env, stdinFile: empty });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('the file on stdin is empty');
+  });
+
+  it('--size and --sample take decimal units: 10MB is 10,000,000 bytes', async () => {
+    const { emu, env } = await emulator();
+    const data = bytes(10_000_000, 14);
+    const run = await runCli(['-', '--size', '10MB', '--json'], { env, input: data });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ bytes: 10_000_000, sha256: sha256(data) });
+    const sample = await runCli(['--sample', '1.5MB', '--json']);
+    expect(sample.code).toBe(0);
+    expect(JSON.parse(sample.stdout)).toMatchObject({ bytes: 1_500_000, filename: 'sample-1.5MB.bin', sha256Match: true });
+    expect(emu.stats.initCalls).toBe(1);
+  });
+
   it('uploads stdin to the embedded emulator, sizes with a unit suffix', async () => {
     const data = bytes(1536 * 1024, 3);
     const run = await runCli(['-', '--size', '1.5MiB', '--quiet'], { input: data });
@@ -142,7 +180,8 @@ describe('usage errors exit 2 and send nothing', () => {
   it.each([
     [['missing.mp4'], 'cannot read "missing.mp4": no such file'],
     [['--sample', '0'], '--sample must be a byte count > 0'],
-    [['--sample', '5MB'], '--sample must be a byte count > 0'],
+    [['--sample', '5mb'], '"5mb" is ambiguous: write 5MB (powers of 1000) or 5MiB (powers of 1024)'],
+    [['-', '--size', '10KB'], '--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB (powers of 1000) or a binary unit KiB, MiB, GiB, TiB (powers of 1024)'],
     [['a', 'b'], 'expected one file'],
     [[], 'missing the file to upload'],
     [['--concurrency', '0', '--sample', '1KiB'], '--concurrency must be an integer from 1 to 64'],
@@ -217,10 +256,46 @@ describe('Ctrl-C', () => {
     const run = await running;
     expect(run.code).toBe(130);
     expect(run.stderr).toMatch(/^ofauth-upload: ABORT_ERR: Interrupted \(SIGINT\)/m);
+    // It names the upload it left behind.
+    const [session] = emu.uploads();
+    expect(session?.completed).toBe(false);
+    expect(run.stderr).toContain(`mediaUploadId ${session?.mediaUploadId} was left unfinished`);
     expect(completes(emu)).toHaveLength(0);
     expect(emu.stats.completeCalls).toBe(0);
     // The hanging part's connection was closed by the client, not left open.
     await waitFor(() => emu.stats.activePuts === 0);
+  });
+});
+
+describe('Ctrl-C with --json', () => {
+  it('the error line carries the unfinished mediaUploadId as a field', async () => {
+    const { emu, env } = await emulator({ faults: [{ route: 'part', partNumber: 2, action: { type: 'hang' } }] });
+    const { path } = file('long-json.mp4', 4 * MiB);
+    let child: ChildProcess | undefined;
+    const running = runCli([path, '--json'], { env, onSpawn: (c) => (child = c) });
+    await waitFor(() => emu.requests.some((r) => r.route === 'part' && r.partNumber === 2));
+    child?.kill('SIGINT');
+    const run = await running;
+    expect(run.code).toBe(130);
+    const [session] = emu.uploads();
+    const line = JSON.parse(run.stdout) as { ok: boolean; error: Record<string, unknown> };
+    expect(line).toMatchObject({ ok: false, error: { name: 'AbortError', code: 'ABORT_ERR', mediaUploadId: session?.mediaUploadId } });
+    expect(String(line.error.message)).toContain(`mediaUploadId ${session?.mediaUploadId} was left unfinished`);
+    expect(emu.stats.completeCalls).toBe(0);
+  });
+
+  it('before init answers there is no upload to name', async () => {
+    const { emu, env } = await emulator({ faults: [{ route: 'init', action: { type: 'hang' } }] });
+    let child: ChildProcess | undefined;
+    const running = runCli(['--sample', '1MiB', '--json'], { env, onSpawn: (c) => (child = c) });
+    await waitFor(() => emu.requests.some((r) => r.route === 'init'));
+    child?.kill('SIGINT');
+    const run = await running;
+    expect(run.code).toBe(130);
+    const line = JSON.parse(run.stdout) as { error: Record<string, unknown> };
+    expect(line.error.code).toBe('ABORT_ERR');
+    expect(line.error).not.toHaveProperty('mediaUploadId');
+    expect(String(line.error.message)).not.toContain('left unfinished');
   });
 });
 
@@ -229,6 +304,10 @@ describe('help, version, emulator', () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
     for (const text of ['--content-type', '--size', '--sample', '--concurrency', '--vault-user-id', '--json', '--quiet', 'OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL', 'Exit codes', '130']) {
+      expect(run.stdout).toContain(text);
+    }
+    // Which size units are which.
+    for (const text of ['decimal  kB, MB, GB, TB     powers of 1000: 10MB = 10,000,000 bytes', 'binary   KiB, MiB, GiB, TiB powers of 1024: 10MiB = 10,485,760 bytes']) {
       expect(run.stdout).toContain(text);
     }
     const emulatorHelp = await runCli(['emulator', '--help']);
@@ -269,6 +348,38 @@ describe('help, version, emulator', () => {
     const run = await running;
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('1 init, 3 part PUTs, 0 single PUTs, 1 complete calls served');
+  });
+});
+
+describe('`emulator --port` reached through localhost', () => {
+  it('the CLI uploads to OFAUTH_BASE_URL=http://localhost:PORT of a foreground emulator, sha256 intact', async () => {
+    const port = await freePort();
+    let child: ChildProcess | undefined;
+    let firstLine = '';
+    const running = runCli(['emulator', '--port', String(port), '--part-size', '256KiB', '--json'], {
+      onSpawn: (c) => {
+        child = c;
+        c.stdout?.on('data', (chunk: Buffer) => {
+          if (!firstLine.includes('\n')) firstLine += chunk.toString();
+        });
+      },
+    });
+    try {
+      await waitFor(() => firstLine.includes('\n'));
+      const info = JSON.parse(firstLine) as { url: string; apiKey: string };
+      expect(info.url).toBe(`http://127.0.0.1:${port}`);
+      const { path, data } = file('via-localhost.mp4', 700 * 1024, 41);
+      const env = { OFAUTH_BASE_URL: `http://localhost:${port}`, OFAUTH_API_KEY: info.apiKey, OFAUTH_CONNECTION_ID: 'conn_localhost' };
+      const run = await runCli([path, '--json', '--retries', '0'], { env });
+      expect(run.stdout + run.stderr).not.toContain('ERR_OFAUTH_PLAN');
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, baseUrl: `http://localhost:${port}`, sha256: sha256(data) });
+    } finally {
+      child?.kill('SIGINT');
+    }
+    const stopped = await running;
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain('1 init, 3 part PUTs, 0 single PUTs, 1 complete calls served');
   });
 });
 

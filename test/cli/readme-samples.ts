@@ -2,13 +2,18 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { ROOT } from './run-cli';
 
-/** How a sample is exercised beyond type-checking, from an HTML comment just above its fence. */
-export type SampleMode = 'typecheck' | 'run' | 'vitest';
+/**
+ * How a sample is exercised beyond type-checking: every one is run with Node, except the one
+ * marked `<!-- readme-test: vitest -->` just above its fence, which is a test file itself.
+ */
+export type SampleMode = 'run' | 'vitest';
 
 export interface Sample {
   /** 1-based README line of the first code line. */
   line: number;
   mode: SampleMode;
+  /** The nearest heading above it, e.g. "### From an S3 object" → "From an S3 object". */
+  heading: string;
   code: string;
 }
 
@@ -17,7 +22,26 @@ export interface Fence {
   lang: string;
 }
 
-const MARKER = /^<!-- readme-test: (run|vitest) -->$/;
+const VITEST_MARKER = '<!-- readme-test: vitest -->';
+
+/** A ```sh block marked `<!-- readme-test: run -->`: run with bash by the README test. */
+export interface ShellSample {
+  line: number;
+  code: string;
+}
+
+export function shellSamples(markdown: string): ShellSample[] {
+  const lines = markdown.split('\n');
+  const samples: ShellSample[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    if (lines[i] !== '```sh') continue;
+    const end = lines.indexOf('```', i + 1);
+    if (end === -1) throw new Error(`README line ${i + 1}: unclosed sh block`);
+    if (lines[i - 1] === '<!-- readme-test: run -->') samples.push({ line: i + 2, code: lines.slice(i + 1, end).join('\n') });
+    i = end;
+  }
+  return samples;
+}
 
 /** Every fenced block's language, so a test can insist nothing escapes as ```typescript or ```js. */
 export function fences(markdown: string): Fence[] {
@@ -35,12 +59,22 @@ export function fences(markdown: string): Fence[] {
 export function tsSamples(markdown: string): Sample[] {
   const lines = markdown.split('\n');
   const samples: Sample[] = [];
+  let heading = '';
   for (let i = 0; i < lines.length; i++) {
-    if (lines[i] !== '```ts') continue;
+    const text = lines[i] ?? '';
+    if (/^```\S/.test(text) && text !== '```ts') {
+      // Skip other blocks whole, so a `#` comment in a shell block is not taken for a heading.
+      i = lines.indexOf('```', i + 1);
+      if (i === -1) throw new Error(`README: unclosed block`);
+      continue;
+    }
+    const title = /^#+ (.*)$/.exec(text);
+    if (title) heading = title[1] ?? '';
+    if (text !== '```ts') continue;
     const end = lines.indexOf('```', i + 1);
     if (end === -1) throw new Error(`README line ${i + 1}: unclosed ts block`);
-    const marker = MARKER.exec(lines[i - 1] ?? '');
-    samples.push({ line: i + 2, mode: (marker?.[1] as SampleMode | undefined) ?? 'typecheck', code: lines.slice(i + 1, end).join('\n') });
+    const mode: SampleMode = lines[i - 1] === VITEST_MARKER ? 'vitest' : 'run';
+    samples.push({ line: i + 2, mode, heading, code: lines.slice(i + 1, end).join('\n') });
     i = end;
   }
   return samples;

@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -20,9 +21,13 @@ export interface CliRun {
 export interface CliOptions {
   env?: Record<string, string>;
   input?: Uint8Array | string;
+  /** Open this file as the child's stdin (a shell's `< file`) instead of a pipe; `input` is then ignored. */
+  stdinFile?: string;
   cwd?: string;
   /** Run this script instead of dist/cli.js (the README's samples). */
   script?: string;
+  /** Node's own flags, before the script (e.g. `--import` of a test harness). */
+  nodeArgs?: string[];
   /** Called once the process is spawned (e.g. to send it a signal later). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -37,20 +42,31 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && !key.startsWith('OFAUTH_') && key !== 'NODE_DEBUG') env[key] = value;
   }
-  const child = spawn(process.execPath, [options.script ?? CLI, ...args], {
-    cwd: options.cwd ?? ROOT,
-    env: { ...env, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
+  const stdinFd = options.stdinFile === undefined ? undefined : openSync(options.stdinFile, 'r');
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script ?? CLI, ...args], {
+      cwd: options.cwd ?? ROOT,
+      env: { ...env, ...options.env },
+      stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
+    });
+  } finally {
+    // The child has its own copy of the descriptor.
+    if (stdinFd !== undefined) closeSync(stdinFd);
+  }
   options.onSpawn?.(child);
+  const { stdin, stdout: out, stderr: err } = child;
+  if (out === null || err === null) throw new Error('runCli: no stdout/stderr pipe');
   let stdout = '';
   let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  // The CLI may exit before reading all of stdin (a usage error): that EPIPE is expected.
-  child.stdin.on('error', () => undefined);
-  if (options.input === undefined) child.stdin.end();
-  else child.stdin.end(options.input);
+  out.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  err.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  if (stdin !== null) {
+    // The CLI may exit before reading all of stdin (a usage error): that EPIPE is expected.
+    stdin.on('error', () => undefined);
+    if (options.input === undefined) stdin.end();
+    else stdin.end(options.input);
+  }
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));

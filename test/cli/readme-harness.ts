@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { delimiter, join } from 'node:path';
+import type { Emulator } from '../../lib/emulator/index';
+import { ROOT } from './run-cli';
+
+// Everything a README sample reaches, on this machine, so every sample runs as written:
+// - the API at OFAUTH_BASE_URL: a front server that passes /v2/access/uploads/* through to the
+//   emulator, Host header included (the emulator builds its plans from it, so they point back
+//   here), and answers the post and message calls itself, as the API would for these samples;
+// - S3 for the S3 sample: AWS_ENDPOINT_URL_S3 points the SDK at a local GetObject;
+// - https://cdn.example.com for the download sample: README_CDN_URL, mapped by the preload;
+// - ffmpeg: a stand-in first on PATH (test/fixtures/readme/bin/ffmpeg);
+// - and nothing else: the preload (test/fixtures/readme/preload.mjs) refuses other host names.
+
+export const README_BIN = join(ROOT, 'test', 'fixtures', 'readme', 'bin');
+export const README_PRELOAD = join(ROOT, 'test', 'fixtures', 'readme', 'preload.mjs');
+
+export interface FrontCall {
+  route: 'post' | 'message';
+  status: number;
+  mediaItems: unknown;
+}
+
+interface Objects {
+  /** The S3 objects by `bucket/key`, and the CDN's files by path. */
+  s3: Record<string, { body: Buffer; contentType: string }>;
+  cdn: Record<string, { body: Buffer; contentType: string }>;
+}
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address !== null ? `http://127.0.0.1:${address.port}` : '');
+    });
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function answer(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), connection: 'close' });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A file server for S3 GetObject (path style) and the CDN: Content-Length, type, no encoding. */
+function fileServer(files: () => Record<string, { body: Buffer; contentType: string }>, needsAuth: boolean): Server {
+  return createServer((req, res) => {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/').slice(1);
+    const file = files()[path];
+    if (req.method !== 'GET' || file === undefined) return answer(res, 404, { error: `no ${path}` });
+    // The SDK signs every request; an unsigned one means the sample is not using the SDK as shown.
+    if (needsAuth && !String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) return answer(res, 403, { error: 'unsigned' });
+    res.writeHead(200, {
+      'content-type': file.contentType,
+      'content-length': file.body.length,
+      etag: `"${createHash('md5').update(file.body).digest('hex')}"`,
+      connection: 'close',
+    });
+    res.end(file.body);
+  });
+}
+
+export class ReadmeHarness {
+  readonly calls: FrontCall[] = [];
+  /** When set, the front answers posts with 400, to prove a sample checks `response.ok`. */
+  rejectPosts = false;
+  #consumed = new Set<string>();
+  #servers: Server[] = [];
+  #urls = { front: '', s3: '', cdn: '' };
+
+  private constructor(
+    private readonly emulator: Emulator,
+    private readonly apiKey: string,
+    private readonly objects: Objects,
+  ) {}
+
+  static async start(emulator: Emulator, apiKey: string, objects: Objects): Promise<ReadmeHarness> {
+    const harness = new ReadmeHarness(emulator, apiKey, objects);
+    const front = createServer((req, res) => void harness.#front(req, res));
+    const s3 = fileServer(() => harness.objects.s3, true);
+    const cdn = fileServer(() => harness.objects.cdn, false);
+    harness.#servers = [front, s3, cdn];
+    harness.#urls = { front: await listen(front), s3: await listen(s3), cdn: await listen(cdn) };
+    return harness;
+  }
+
+  /** The environment of a sample: the three OFAUTH_ variables, S3's, the CDN's, ffmpeg on PATH. */
+  env(cwd: string, overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+      OFAUTH_API_KEY: this.apiKey,
+      OFAUTH_CONNECTION_ID: 'conn_readme',
+      OFAUTH_BASE_URL: this.#urls.front,
+      AWS_ENDPOINT_URL_S3: this.#urls.s3,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'readme-test',
+      AWS_SECRET_ACCESS_KEY: 'readme-test',
+      // Hermetic: no ~/.aws files, no instance metadata, and no Node-version notice on stderr.
+      AWS_CONFIG_FILE: join(cwd, '.no-aws-config'),
+      AWS_SHARED_CREDENTIALS_FILE: join(cwd, '.no-aws-credentials'),
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      README_CDN_URL: this.#urls.cdn,
+      PATH: `${README_BIN}${delimiter}${process.env.PATH ?? ''}`,
+      ...overrides,
+    };
+  }
+
+  reset(): void {
+    this.calls.length = 0;
+    this.rejectPosts = false;
+    this.#consumed.clear();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map(close));
+  }
+
+  async #front(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (path.startsWith('/v2/access/uploads/')) return this.#pass(req, res);
+    const route = path === '/v2/access/posts' ? 'post' : /^\/v2\/access\/chats\/[^/]+\/messages$/.test(path) ? 'message' : undefined;
+    if (req.method !== 'POST' || route === undefined) return answer(res, 404, { error: 'not found' });
+    const body = await readJson(req);
+    const mediaItems = (body as { mediaItems?: unknown } | undefined)?.mediaItems;
+    const status = this.#check(req, route, mediaItems);
+    this.calls.push({ route, status, mediaItems });
+    answer(res, status, status === 200 ? { id: this.calls.length } : { error: `refused (${status})` });
+  }
+
+  /** As the media items guide says: an upload reference works once, a vault media id again and again. */
+  #check(req: IncomingMessage, route: FrontCall['route'], mediaItems: unknown): number {
+    if (req.headers.apikey !== this.apiKey) return 401;
+    if (String(req.headers['x-connection-id'] ?? '').trim() === '') return 403;
+    if (route === 'post' && this.rejectPosts) return 400;
+    if (!Array.isArray(mediaItems) || mediaItems.length === 0) return 400;
+    const finalized = this.emulator.uploads().filter((u) => u.completed);
+    for (const item of mediaItems) {
+      if (typeof item === 'string' && item.startsWith('upload:')) {
+        if (!finalized.some((u) => u.mediaUploadId === item) || this.#consumed.has(item)) return 400;
+        this.#consumed.add(item);
+      } else if (!finalized.some((u) => u.media?.id === String(item))) {
+        return 400;
+      }
+    }
+    return 200;
+  }
+
+  /** Through to the emulator, Host header and all, streaming both ways. */
+  #pass(req: IncomingMessage, res: ServerResponse): void {
+    const target = new URL(this.emulator.url);
+    const upstream = request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
+      (answerFromEmulator) => {
+        res.writeHead(answerFromEmulator.statusCode ?? 502, answerFromEmulator.headers);
+        answerFromEmulator.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    req.on('aborted', () => upstream.destroy());
+    req.pipe(upstream);
+  }
+}
