@@ -94,12 +94,11 @@ function describe(value: unknown): string {
  * say what to do: name the ways out instead.
  */
 function sizeIssueText(value: unknown): string {
-  const exact = 'pass the exact byte count of the source (fs.stat size, S3 ContentLength, HTTP Content-Length)';
-  if (value === undefined) {
-    return `option "size" is missing: ${exact}, which the API needs before the first byte; a source of unknown size must be written to a file or held in a Buffer first to learn it`;
-  }
-  if (value === 0) return `option "size" is 0: the API needs at least one byte; ${exact}`;
-  return `option "size": expected the exact byte count of the source, a whole number from 1 to ${Number.MAX_SAFE_INTEGER} (got ${describe(value)})`;
+  const waysOut =
+    'pass the exact byte count of the source (fs.stat size, S3 ContentLength, HTTP Content-Length), ' +
+    'or omit size when it is unknown: the source is then spooled until it ends (see the spool option)';
+  if (value === 0) return `option "size" is 0: the API needs at least one byte; ${waysOut}`;
+  return `option "size": expected the exact byte count of the source, a whole number from 1 to ${Number.MAX_SAFE_INTEGER} (got ${describe(value)}); ${waysOut}`;
 }
 
 function issueText(issue: z.core.$ZodIssue, input: Record<string, unknown>): string {

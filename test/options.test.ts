@@ -49,19 +49,17 @@ describe('resolveOptions', () => {
     expect(reject(null).message).toMatch(/options object/);
   });
 
-  it('a missing or zero size names the ways out, not zod\'s "received undefined"', () => {
-    const { size: _omitted, ...withoutSize } = base;
-    const missing = reject(withoutSize);
-    expect(missing.message).not.toMatch(/received undefined|Invalid input/);
-    expect(missing.issues).toEqual([
-      'option "size" is missing: pass the exact byte count of the source (fs.stat size, S3 ContentLength, HTTP Content-Length), which the API needs before the first byte; a source of unknown size must be written to a file or held in a Buffer first to learn it',
-    ]);
-    expect(reject({ ...base, size: undefined }).issues).toEqual(missing.issues);
+  it('a zero or wrong size names the ways out (the exact size, or omit it to spool), not zod\'s words', () => {
+    const waysOut =
+      'pass the exact byte count of the source (fs.stat size, S3 ContentLength, HTTP Content-Length), ' +
+      'or omit size when it is unknown: the source is then spooled until it ends (see the spool option)';
     const zero = reject({ ...base, size: 0 });
     expect(zero.message).not.toMatch(/Too small/);
-    expect(zero.issues).toEqual(['option "size" is 0: the API needs at least one byte; pass the exact byte count of the source (fs.stat size, S3 ContentLength, HTTP Content-Length)']);
+    expect(zero.issues).toEqual([`option "size" is 0: the API needs at least one byte; ${waysOut}`]);
     // Other wrong sizes say what a size is, once each, with what came.
-    expect(reject({ ...base, size: '10' }).issues).toEqual(['option "size": expected the exact byte count of the source, a whole number from 1 to 9007199254740991 (got "10")']);
+    expect(reject({ ...base, size: '10' }).issues).toEqual([
+      `option "size": expected the exact byte count of the source, a whole number from 1 to 9007199254740991 (got "10"); ${waysOut}`,
+    ]);
     expect(reject({ ...base, size: 2 ** 60 }).issues).toHaveLength(1);
   });
 
