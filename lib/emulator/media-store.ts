@@ -12,25 +12,62 @@ export function mediaTypeOf(contentType: string): MediaType {
   return 'video';
 }
 
-/** All upload sessions of one emulator, and the vault media they became. */
+/** At most one full sweep for forgotten sessions per this many ms: a scan of every session. */
+const SWEEP_EVERY_MS = 1000;
+
+/**
+ * All upload sessions of one emulator, and the vault media they became. Finalized and expired
+ * sessions are forgotten `forgetAfterMs` later (see EmulatorOptions.forgetAfterMs), so a
+ * long-running emulator does not grow: a looked-up session is checked on the spot, and the
+ * others are swept at most once a second as requests come.
+ */
 export class MediaStore {
   private readonly sessions = new Map<string, UploadSession>();
   private mediaCounter = 0;
+  private nextSweepAt = 0;
 
-  constructor(private readonly mediaBaseUrl: () => string) {}
+  constructor(
+    private readonly mediaBaseUrl: () => string,
+    private readonly limits: { forgetAfterMs: number; maxHeldParts: number } = { forgetAfterMs: Infinity, maxHeldParts: Infinity },
+  ) {}
 
-  create(init: SessionInit): UploadSession {
-    const session = new UploadSession(init);
+  create(init: Omit<SessionInit, 'maxHeldParts'>): UploadSession {
+    this.sweep();
+    const session = new UploadSession({ ...init, maxHeldParts: this.limits.maxHeldParts });
     this.sessions.set(session.id, session);
     return session;
   }
 
+  /** A live session; a forgotten one is undefined, exactly as an id never handed out. */
   get(id: string): UploadSession | undefined {
-    return this.sessions.get(id);
+    const now = Date.now();
+    this.sweep(now);
+    const session = this.sessions.get(id);
+    if (session && this.forgettable(session, now)) {
+      this.forget(session);
+      return undefined;
+    }
+    return session;
   }
 
   snapshots(): StoredMedia[] {
+    this.sweep(Date.now(), true);
     return [...this.sessions.values()].map((session) => session.snapshot());
+  }
+
+  private forgettable(session: UploadSession, now: number): boolean {
+    return now >= session.forgetAtMs(this.limits.forgetAfterMs);
+  }
+
+  private forget(session: UploadSession): void {
+    this.sessions.delete(session.id);
+    session.dispose();
+  }
+
+  private sweep(now = Date.now(), force = false): void {
+    if (this.limits.forgetAfterMs === Infinity || (!force && now < this.nextSweepAt)) return;
+    this.nextSweepAt = now + SWEEP_EVERY_MS;
+    for (const session of this.sessions.values()) if (this.forgettable(session, now)) this.forget(session);
   }
 
   makeMedia(session: UploadSession): MediaObject {
@@ -48,6 +85,7 @@ export class MediaStore {
 
   /** A finalized media of this size whose sha256 (or composite multipart etag) is `etag`. */
   findExisting(etag: string, size: number): MediaObject | undefined {
+    this.sweep(Date.now(), true);
     const wanted = etag.replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase();
     for (const session of this.sessions.values()) {
       const finalized = session.finalized;
@@ -58,6 +96,7 @@ export class MediaStore {
   }
 
   clear(): void {
+    for (const session of this.sessions.values()) session.dispose();
     this.sessions.clear();
     this.mediaCounter = 0;
   }

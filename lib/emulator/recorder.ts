@@ -22,13 +22,20 @@ function zeroStats(): EmulatorStats {
   };
 }
 
-/** The emulator's observable side: the request log and the counters, mutated in place. */
+/**
+ * The emulator's observable side: the request log and the counters, mutated in place. The log is
+ * a ring of the most recent `maxRequests` records: one array, trimmed from the front as it grows,
+ * so `requests` stays the same live array and a long-running emulator stays bounded.
+ */
 export class Recorder implements HeldBytesMeter {
   readonly requests: RequestRecord[] = [];
   readonly stats: EmulatorStats = zeroStats();
   private nextId = 1;
 
-  constructor(private readonly apiKey: string) {}
+  constructor(
+    private readonly apiKey: string,
+    private readonly maxRequests: number,
+  ) {}
 
   begin(req: IncomingMessage, server: ServerKind, match: RouteMatch): RequestRecord {
     const record: RequestRecord = {
@@ -45,7 +52,7 @@ export class Recorder implements HeldBytesMeter {
     this.nextId += 1;
     if (match.partNumber !== undefined) record.partNumber = match.partNumber;
     if (match.mediaUploadId !== undefined) record.mediaUploadId = match.mediaUploadId;
-    this.requests.push(record);
+    this.log(record);
     const stats = this.stats;
     if (match.route === 'init') stats.initCalls += 1;
     else if (match.route === 'part') stats.partPuts += 1;
@@ -53,6 +60,13 @@ export class Recorder implements HeldBytesMeter {
     else if (match.route === 'complete') stats.completeCalls += 1;
     else if (match.route === 'check') stats.checkCalls += 1;
     return record;
+  }
+
+  private log(record: RequestRecord): void {
+    if (this.maxRequests === 0) return;
+    this.requests.push(record);
+    // One record in, one out: shift() on a full ring is cheap next to handling a request.
+    if (this.requests.length > this.maxRequests) this.requests.shift();
   }
 
   /** Counts a PUT as active until the returned function is called (idempotent). */

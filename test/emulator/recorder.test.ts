@@ -1,0 +1,43 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MAX_REQUEST_LOG, startEmulator, type Emulator } from '../../lib/emulator';
+import { resolveOptions } from '../../lib/emulator/options';
+import { init } from './helpers';
+
+let emulator: Emulator | undefined;
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+
+describe('the request log', () => {
+  it('keeps only the most recent maxRequestLog records, in the same live array, ids still counting', async () => {
+    emulator = await startEmulator({ maxRequestLog: 3 });
+    const log = emulator.requests;
+    for (let i = 0; i < 5; i += 1) expect((await init(emulator, 10)).status).toBe(200);
+    expect(emulator.requests).toBe(log);
+    expect(log.map((r) => r.id)).toEqual([3, 4, 5]);
+    expect(log.every((r) => r.route === 'init' && r.status === 200)).toBe(true);
+    // Counters are not the log: they still count everything.
+    expect(emulator.stats.initCalls).toBe(5);
+    emulator.reset();
+    expect((await init(emulator, 10)).status).toBe(200);
+    expect(log.map((r) => r.id)).toEqual([1]);
+  });
+
+  it('maxRequestLog 0 keeps no record; Infinity keeps them all', async () => {
+    emulator = await startEmulator({ maxRequestLog: 0 });
+    await init(emulator, 10);
+    expect(emulator.requests).toEqual([]);
+    expect(emulator.stats.initCalls).toBe(1);
+    await emulator.close();
+    emulator = await startEmulator({ maxRequestLog: Infinity });
+    for (let i = 0; i < 3; i += 1) await init(emulator, 10);
+    expect(emulator.requests).toHaveLength(3);
+  });
+
+  it('is bounded by default', () => {
+    expect(resolveOptions({}).maxRequestLog).toBe(DEFAULT_MAX_REQUEST_LOG);
+    expect(Number.isSafeInteger(DEFAULT_MAX_REQUEST_LOG)).toBe(true);
+    expect(DEFAULT_MAX_REQUEST_LOG).toBeLessThanOrEqual(100_000);
+  });
+});
