@@ -19,5 +19,7 @@ export async function readAuthorizedJson<T>(ctx: RequestContext, schema: z.ZodTy
   if (!body.ok) return body;
   const parsed = schema.safeParse(body.value);
   if (!parsed.success) return { ok: false, answer: fail(400, `invalid ${what} body: ${describeIssues(parsed.error)}`) };
+  // What the route understood (unknown fields dropped), so tests can check what a client sent.
+  ctx.record.body = ctx.state.recorder.redactJson(parsed.data);
   return { ok: true, value: parsed.data };
 }

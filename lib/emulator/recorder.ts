@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { redactSecrets } from '../redact';
 import type { HeldBytesMeter } from './ordered-hasher';
 import type { RouteMatch, ServerKind } from './router';
 import type { EmulatorStats, RequestRecord } from './types';
@@ -98,6 +99,16 @@ export class Recorder implements HeldBytesMeter {
     // gauges so they return to zero instead of going negative.
     const { activePuts, heldBytes } = this.stats;
     Object.assign(this.stats, zeroStats(), { activePuts, maxConcurrentPuts: activePuts, heldBytes, maxHeldBytes: heldBytes });
+  }
+
+  /** A JSON request body for the log: every string with the key redacted, as in the headers. */
+  redactJson(value: unknown): unknown {
+    if (typeof value === 'string') return redactSecrets(value, [this.apiKey]);
+    if (Array.isArray(value)) return value.map((item) => this.redactJson(item));
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [redactSecrets(key, [this.apiKey]), this.redactJson(item)]));
+    }
+    return value;
   }
 
   private redactHeaders(req: IncomingMessage): Record<string, string> {

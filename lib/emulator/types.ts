@@ -162,6 +162,11 @@ export interface RequestRecord {
   endedAt?: number;
   /** Lower-cased names; apiKey/authorization values and any occurrence of the key are '[REDACTED]'. */
   headers: Record<string, string>;
+  /**
+   * The JSON body of init, complete and check as the route understood it (fields its schema does
+   * not know are dropped), once it passed that schema; any occurrence of the key is '[REDACTED]'.
+   */
+  body?: unknown;
 }
 
 export interface EmulatorStats {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MAX_REQUEST_LOG, startEmulator, type Emulator } from '../../lib/emulator';
 import { resolveOptions } from '../../lib/emulator/options';
-import { init } from './helpers';
+import { auth, init, post } from './helpers';
 
 let emulator: Emulator | undefined;
 afterEach(async () => {
@@ -39,5 +39,18 @@ describe('the request log', () => {
     expect(resolveOptions({}).maxRequestLog).toBe(DEFAULT_MAX_REQUEST_LOG);
     expect(Number.isSafeInteger(DEFAULT_MAX_REQUEST_LOG)).toBe(true);
     expect(DEFAULT_MAX_REQUEST_LOG).toBeLessThanOrEqual(100_000);
+  });
+
+  it('records the JSON body of init, complete and check as understood, with the key redacted', async () => {
+    emulator = await startEmulator({ apiKey: 'sk_recorded_key_123' });
+    const answer = await init(emulator, 10, { filename: 'x-sk_recorded_key_123.mp4', vaultUpload: { mode: 'message', userId: 'u_7' }, extra: 1 });
+    expect(answer.status).toBe(200);
+    const recorded = emulator.requests.find((r) => r.route === 'init');
+    expect(recorded?.body).toEqual({ filename: 'x-[REDACTED].mp4', size: 10, contentType: 'video/mp4', vaultUpload: { mode: 'message', userId: 'u_7' } });
+    await post(`${emulator.url}/v2/access/uploads/complete`, { mediaUploadId: 'upload:x' }, auth(emulator));
+    expect(emulator.requests.at(-1)?.body).toEqual({ mediaUploadId: 'upload:x' });
+    // A body its schema refuses is not recorded.
+    await post(`${emulator.url}/v2/access/uploads/init`, { size: 'ten' }, auth(emulator));
+    expect(emulator.requests.at(-1)?.body).toBeUndefined();
   });
 });
