@@ -1,4 +1,4 @@
-import { UploadSession, type SessionInit } from './session';
+import { EmulatedSession, type SessionInit } from './session';
 import type { MediaObject, MediaType, StoredMedia } from './types';
 
 // Vault media ids are numeric strings on the real API; start high so they never look like counts.
@@ -22,7 +22,7 @@ const SWEEP_EVERY_MS = 1000;
  * others are swept at most once a second as requests come.
  */
 export class MediaStore {
-  private readonly sessions = new Map<string, UploadSession>();
+  private readonly sessions = new Map<string, EmulatedSession>();
   private mediaCounter = 0;
   private nextSweepAt = 0;
 
@@ -31,15 +31,15 @@ export class MediaStore {
     private readonly limits: { forgetAfterMs: number; maxHeldParts: number } = { forgetAfterMs: Infinity, maxHeldParts: Infinity },
   ) {}
 
-  create(init: Omit<SessionInit, 'maxHeldParts'>): UploadSession {
+  create(init: Omit<SessionInit, 'maxHeldParts'>): EmulatedSession {
     this.sweep();
-    const session = new UploadSession({ ...init, maxHeldParts: this.limits.maxHeldParts });
+    const session = new EmulatedSession({ ...init, maxHeldParts: this.limits.maxHeldParts });
     this.sessions.set(session.id, session);
     return session;
   }
 
   /** A live session; a forgotten one is undefined, exactly as an id never handed out. */
-  get(id: string): UploadSession | undefined {
+  get(id: string): EmulatedSession | undefined {
     const now = Date.now();
     this.sweep(now);
     const session = this.sessions.get(id);
@@ -55,11 +55,11 @@ export class MediaStore {
     return [...this.sessions.values()].map((session) => session.snapshot());
   }
 
-  private forgettable(session: UploadSession, now: number): boolean {
+  private forgettable(session: EmulatedSession, now: number): boolean {
     return now >= session.forgetAtMs(this.limits.forgetAfterMs);
   }
 
-  private forget(session: UploadSession): void {
+  private forget(session: EmulatedSession): void {
     this.sessions.delete(session.id);
     session.dispose();
   }
@@ -70,7 +70,7 @@ export class MediaStore {
     for (const session of this.sessions.values()) if (this.forgettable(session, now)) this.forget(session);
   }
 
-  makeMedia(session: UploadSession): MediaObject {
+  makeMedia(session: EmulatedSession): MediaObject {
     const id = String(FIRST_MEDIA_ID + this.mediaCounter);
     this.mediaCounter += 1;
     return {

@@ -31,8 +31,11 @@ export interface Finalized {
 
 export type PartCommit = { kind: 'accepted' | 'duplicate'; etag: string } | { kind: 'conflict'; etag: string; acceptedEtag: string };
 
-/** One upload session: its parts table, what was accepted, and the media once finalized. */
-export class UploadSession {
+/**
+ * One upload session as the emulator keeps it: its parts table, what was accepted, and the media
+ * once finalized. (The library's `UploadSession` is the validated init answer a client sees.)
+ */
+export class EmulatedSession {
   readonly id: string;
   readonly filename: string;
   readonly contentType: string;

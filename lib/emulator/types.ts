@@ -10,7 +10,8 @@ export interface ByteRange {
   end: number;
 }
 
-export interface PlanPart {
+/** One part of the plan the emulator hands out (the library's own, validated `PlanPart` is another type). */
+export interface EmulatorPlanPart {
   partNumber: number;
   uploadUrl: string;
   byteRange: ByteRange;
@@ -23,7 +24,7 @@ export interface InitPlan {
   totalParts: number;
   partSize: number;
   expiresAt: string;
-  parts: PlanPart[];
+  parts: EmulatorPlanPart[];
   completeUrl: string;
 }
 
