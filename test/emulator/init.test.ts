@@ -72,6 +72,13 @@ describe('init', () => {
     expect(answer.json).toMatchObject({ error: expect.stringContaining('invalid init body') });
   });
 
+  it('names the field at fault in the 400, one issue after another', async () => {
+    const answer = await post(`${emulator.url}/v2/access/uploads/init`, { filename: '', size: 10, contentType: 'video/mp4', vaultUpload: { userId: '' } }, auth(emulator));
+    expect((answer.json as { error: string }).error).toMatch(/^invalid init body: filename: .+; vaultUpload\.userId: .+$/);
+    const whole = await post(`${emulator.url}/v2/access/uploads/init`, [1, 2], auth(emulator));
+    expect((whole.json as { error: string }).error).toMatch(/^invalid init body: \(body\): /);
+  });
+
   it('rejects bad JSON and non-JSON content types with 400', async () => {
     const url = `${emulator.url}/v2/access/uploads/init`;
     expect((await post(url, '{"filename":', auth(emulator))).status).toBe(400);
