@@ -1,10 +1,9 @@
 import type { IncomingMessage } from 'node:http';
-import { redactSecrets } from '../redact';
+import { REDACTED, redactSecrets } from '../redact';
 import type { HeldBytesMeter } from './ordered-hasher';
 import type { RouteMatch, ServerKind } from './router';
 import type { EmulatorStats, RequestRecord } from './types';
 
-const REDACTED = '[REDACTED]';
 const SECRET_HEADERS = new Set(['apikey', 'authorization', 'proxy-authorization', 'cookie']);
 
 function zeroStats(): EmulatorStats {
@@ -116,7 +115,7 @@ export class Recorder implements HeldBytesMeter {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined) continue;
       const text = Array.isArray(value) ? value.join(', ') : value;
-      headers[name] = SECRET_HEADERS.has(name) ? REDACTED : text.split(this.apiKey).join(REDACTED);
+      headers[name] = SECRET_HEADERS.has(name) ? REDACTED : redactSecrets(text, [this.apiKey]);
     }
     return headers;
   }

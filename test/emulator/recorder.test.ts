@@ -53,4 +53,18 @@ describe('the request log', () => {
     await post(`${emulator.url}/v2/access/uploads/init`, { size: 'ten' }, auth(emulator));
     expect(emulator.requests.at(-1)?.body).toBeUndefined();
   });
+
+  it('redacts the key from every header, in plain and URI-encoded form', async () => {
+    const key = 'sk/recorded+key=1';
+    emulator = await startEmulator({ apiKey: key });
+    await post(`${emulator.url}/v2/access/uploads/init`, { filename: 'a', size: 1, contentType: 'video/mp4' }, {
+      ...auth(emulator),
+      authorization: 'Bearer x',
+      'x-echo': `plain ${key} encoded ${encodeURIComponent(key)}`,
+    });
+    const headers = emulator.requests[0]!.headers;
+    expect(headers['apikey']).toBe('[REDACTED]');
+    expect(headers['authorization']).toBe('[REDACTED]');
+    expect(headers['x-echo']).toBe('plain [REDACTED] encoded [REDACTED]');
+  });
 });
