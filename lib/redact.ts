@@ -4,16 +4,6 @@
 /** What stands in for a secret everywhere: errors, logs, the emulator's request log. */
 export const REDACTED = '[REDACTED]';
 
-/** `origin + pathname` of a URL, without query string, fragment or userinfo. */
-export function safeUrl(url: string | URL): string {
-  try {
-    const u = typeof url === 'string' ? new URL(url) : url;
-    return u.origin + u.pathname;
-  } catch {
-    return '[invalid URL]';
-  }
-}
-
 /** The path of a URL without its query string: what errors report as `path`. */
 export function safePath(url: string | URL): string {
   try {
