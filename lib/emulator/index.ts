@@ -8,6 +8,7 @@ export {
   DEFAULT_PART_SIZE,
 } from './options';
 export { partRanges } from './plan-maker';
+export { pseudoRandomBytes } from './prng';
 export { MALFORMED_PLAN_KINDS, malformPlan, type MalformedPlanKind } from './malformed-plans';
 export type {
   ByteRange,
