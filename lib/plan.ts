@@ -1,6 +1,7 @@
 import { constants as bufferConstants } from 'node:buffer';
 import { z } from 'zod';
 import { PlanError } from './errors';
+import { zodIssues } from './zod-issues';
 
 // What init may answer. Numbers must be safe integers: a plan with 2^60-byte ranges is as
 // wrong as one with gaps, and must be caught here rather than by a failed allocation later.
@@ -47,10 +48,6 @@ export function isPlanless(session: UploadSession): session is PlanlessSession {
 
 const PLAN_KEYS = ['uploadType', 'totalParts', 'partSize', 'expiresAt', 'parts', 'completeUrl'];
 
-function zodIssues(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'answer'}: ${i.message}`);
-}
-
 /**
  * Parses init's JSON answer. `{ mediaUploadId }` alone is the newer, plan-less API; any other
  * shape must be a complete, self-consistent plan for exactly `size` bytes.
@@ -62,11 +59,11 @@ export function parseInitAnswer(json: unknown, size: number, apiOrigin: string):
   const hasPlanFields = PLAN_KEYS.some((k) => k in json);
   if (!hasPlanFields) {
     const planless = planlessSchema.safeParse(json);
-    if (!planless.success) throw new PlanError(zodIssues(planless.error));
+    if (!planless.success) throw new PlanError(zodIssues(planless.error, 'answer'));
     return { mediaUploadId: planless.data.mediaUploadId };
   }
   const parsed = multipartPlanSchema.safeParse(json);
-  if (!parsed.success) throw new PlanError(zodIssues(parsed.error));
+  if (!parsed.success) throw new PlanError(zodIssues(parsed.error, 'answer'));
   const issues = planConsistencyIssues(parsed.data, size, apiOrigin);
   if (issues.length > 0) throw new PlanError(issues);
   return parsed.data;

@@ -1,17 +1,8 @@
 // Everything that leaves this package in a message goes through here: the API key must never
 // appear in an error, a log or an event, and a presigned URL's query string is a credential too.
 
-const REDACTED = '[REDACTED]';
-
-/** `origin + pathname` of a URL, without query string, fragment or userinfo. */
-export function safeUrl(url: string | URL): string {
-  try {
-    const u = typeof url === 'string' ? new URL(url) : url;
-    return u.origin + u.pathname;
-  } catch {
-    return '[invalid URL]';
-  }
-}
+/** What stands in for a secret everywhere: errors, logs, the emulator's request log. */
+export const REDACTED = '[REDACTED]';
 
 /** The path of a URL without its query string: what errors report as `path`. */
 export function safePath(url: string | URL): string {

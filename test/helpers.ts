@@ -1,20 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { fillXorshift32, pseudoRandomBytes } from '../lib/emulator/prng';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
 
-/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+/** Deterministic pseudo-random bytes, so failures reproduce (the package's one xorshift32). */
 export function bytes(size: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  return pseudoRandomBytes(size, seed);
 }
 
 export function randomData(size: number): Buffer {
@@ -90,17 +83,14 @@ export function generatedSource(
   const buffers = Array.from({ length: ring }, () => Buffer.allocUnsafe(chunkSize));
   let turn = 0;
   let left = size;
-  let x = seed >>> 0 || 1;
+  let state = seed;
   const stream = new Readable({
     highWaterMark: chunkSize,
     read() {
       if (left === 0) return void this.push(null);
       const n = Math.min(chunkSize, left);
       const chunk = ring > 0 ? buffers[turn++ % ring]!.subarray(0, n) : Buffer.allocUnsafe(n);
-      for (let i = 0; i < chunk.length; i++) {
-        if ((i & 3) === 0) x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-        chunk[i] = (x >>> ((i & 3) * 8)) & 0xff;
-      }
+      state = fillXorshift32(chunk, state);
       left -= chunk.length;
       hash.update(chunk);
       this.push(chunk);

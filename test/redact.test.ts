@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { bodyExcerpt, redactSecrets, safePath, safeUrl } from '../lib/redact';
+import { bodyExcerpt, redactSecrets, safePath } from '../lib/redact';
 
 describe('redact', () => {
-  it('safeUrl and safePath drop query, fragment and userinfo', () => {
+  it('safePath drops origin, userinfo, query and fragment', () => {
     const url = 'https://user:pw@storage.example/bucket/part?X-Signature=abc&X-Expires=1#frag';
-    expect(safeUrl(url)).toBe('https://storage.example/bucket/part');
     expect(safePath(url)).toBe('/bucket/part');
     expect(safePath('not a url')).toBe('[invalid URL]');
   });

@@ -58,7 +58,21 @@ describe('timeouts', () => {
     expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
   });
 
-  it('a plan whose expiresAt passes mid-upload stops with UploadExpiredError and sends no further part', async () => {
+  it("the client's own expiry check: once the plan's expiresAt has passed, no further PUT is sent", async () => {
+    // The server keeps the session for an hour; only the plan the client sees expires in 300 ms,
+    // so nothing but the client's own check can stop part 2.
+    const e = await emulator({
+      planTransform: (plan) => ({ ...plan, expiresAt: new Date(Date.now() + 300).toISOString() }),
+      faults: [{ route: 'part', partNumber: 1, action: { type: 'delay', ms: 500 } }],
+    });
+    const data = bytes(4 * 64 * KiB, 4);
+    const { error } = await timed(uploadToVault(source(data, 64 * KiB), opts(e, data.length, { concurrency: 1, headersTimeout: 5000 })));
+    expect(error).toBeInstanceOf(UploadExpiredError);
+    expect(e.requests.filter((r) => r.route === 'part').map((r) => [r.partNumber, r.status])).toEqual([[1, 200]]);
+    expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
+  });
+
+  it("the server's 410 on a part (its session expired) is an UploadExpiredError, and no further part is sent", async () => {
     const e = await emulator({
       expiresInMs: 400,
       faults: [{ route: 'part', partNumber: 1, action: { type: 'delay', ms: 600 } }],
@@ -66,8 +80,7 @@ describe('timeouts', () => {
     const data = bytes(4 * 64 * KiB, 4);
     const { error } = await timed(uploadToVault(source(data, 64 * KiB), opts(e, data.length, { concurrency: 1, headersTimeout: 5000 })));
     expect(error).toBeInstanceOf(UploadExpiredError);
-    const parts = e.requests.filter((r) => r.route === 'part');
-    expect(parts.map((r) => r.partNumber)).toEqual([1]);
+    expect(e.requests.filter((r) => r.route === 'part').map((r) => [r.partNumber, r.status])).toEqual([[1, 410]]);
     expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
   });
 

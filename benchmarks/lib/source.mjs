@@ -2,6 +2,10 @@
 // that hashes what it got (the emulator) can be checked against `expectedSha256`.
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { loadEmulator } from './dist.mjs';
+
+// The package's one xorshift32 (the CLI's --sample uses it too), from the build being measured.
+const { pseudoRandomBytes } = await loadEmulator();
 
 const PATTERN_BYTES = 1024 * 1024;
 const MAX_CHUNK = 1024 * 1024;
@@ -17,13 +21,7 @@ let pattern;
 function getPattern() {
   if (pattern !== undefined) return pattern;
   const buf = Buffer.allocUnsafeSlow(PATTERN_BYTES + MAX_CHUNK);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < PATTERN_BYTES; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    buf.writeUInt32LE(x >>> 0, i);
-  }
+  pseudoRandomBytes(PATTERN_BYTES, 0x9e3779b9).copy(buf, 0);
   buf.copy(buf, PATTERN_BYTES, 0, MAX_CHUNK);
   pattern = buf;
   return buf;

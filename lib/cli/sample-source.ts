@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { fillXorshift32 } from '../emulator/prng';
 
 const CHUNK = 256 * 1024;
 
@@ -9,7 +10,7 @@ const CHUNK = 256 * 1024;
  */
 export function sampleSource(size: number, seed = 0x9e3779b9): Readable {
   let remaining = size;
-  let x = seed >>> 0 || 1;
+  let state = seed;
   return new Readable({
     highWaterMark: CHUNK,
     read() {
@@ -17,18 +18,11 @@ export function sampleSource(size: number, seed = 0x9e3779b9): Readable {
         this.push(null);
         return;
       }
-      const length = Math.min(CHUNK, remaining);
       // A fresh buffer per chunk: a pushed chunk may sit in the stream's queue, so it is never reused.
-      const words = new Uint32Array(Math.ceil(length / 4));
-      for (let i = 0; i < words.length; i++) {
-        // xorshift32: cheap, and plenty random for test data.
-        x ^= x << 13;
-        x ^= x >>> 17;
-        x ^= x << 5;
-        words[i] = x >>> 0;
-      }
-      remaining -= length;
-      this.push(Buffer.from(words.buffer, 0, length));
+      const chunk = Buffer.allocUnsafe(Math.min(CHUNK, remaining));
+      state = fillXorshift32(chunk, state);
+      remaining -= chunk.length;
+      this.push(chunk);
     },
   });
 }

@@ -30,6 +30,14 @@ export const handlePart: Handler = async (ctx) => {
   if (session.finalized && !session.isAccepted(partNumber)) return fail(409, 'upload session already finalized');
   const length = declaredLength(ctx.req, expected, `part ${partNumber}`);
   if (length) return length;
+  if (session.mustRefusePart(partNumber)) {
+    // Bounded memory: an earlier part is missing and enough later ones are held already. 503 with
+    // Retry-After is what clients retry; by then the gap may have closed.
+    return {
+      ...fail(503, `too many parts held while an earlier part is missing (at most ${ctx.state.options.maxHeldParts}); retry later`),
+      headers: { 'retry-after': '1' },
+    };
+  }
 
   const sink = session.openPart(partNumber);
   // The sink's gate pauses this body while the part is too far ahead of the next one to hash.

@@ -1,7 +1,14 @@
 // Public entry of `ofauth-upload-stream/emulator`: a strict local OFAuth upload server.
 export { startEmulator } from './server';
-export { DEFAULT_EMULATOR_API_KEY, DEFAULT_PART_SIZE } from './options';
+export {
+  DEFAULT_EMULATOR_API_KEY,
+  DEFAULT_FORGET_AFTER_MS,
+  DEFAULT_MAX_HELD_PARTS,
+  DEFAULT_MAX_REQUEST_LOG,
+  DEFAULT_PART_SIZE,
+} from './options';
 export { partRanges } from './plan-maker';
+export { pseudoRandomBytes } from './prng';
 export { MALFORMED_PLAN_KINDS, malformPlan, type MalformedPlanKind } from './malformed-plans';
 export type {
   ByteRange,
@@ -10,6 +17,7 @@ export type {
   EmulatorMode,
   EmulatorModeAlias,
   EmulatorOptions,
+  EmulatorPlanPart,
   EmulatorStats,
   FaultAction,
   FaultRoute,
@@ -18,7 +26,6 @@ export type {
   MediaObject,
   MediaType,
   PlanContext,
-  PlanPart,
   PlanlessInit,
   RandomFaultKind,
   RandomFaults,

@@ -1,9 +1,9 @@
 import type { z } from 'zod';
+import { zodIssues } from '../zod-issues';
 import { type Answer, fail } from './answer';
 import { checkApiAuth } from './auth';
 import { readJson } from './body';
 import type { RequestContext } from './context';
-import { describeIssues } from './schema-error';
 
 export type JsonRequest<T> = { ok: true; value: T } | { ok: false; answer: Answer | undefined };
 
@@ -18,6 +18,8 @@ export async function readAuthorizedJson<T>(ctx: RequestContext, schema: z.ZodTy
   const body = await readJson(ctx.req, ctx.body);
   if (!body.ok) return body;
   const parsed = schema.safeParse(body.value);
-  if (!parsed.success) return { ok: false, answer: fail(400, `invalid ${what} body: ${describeIssues(parsed.error)}`) };
+  if (!parsed.success) return { ok: false, answer: fail(400, `invalid ${what} body: ${zodIssues(parsed.error, '(body)').join('; ')}`) };
+  // What the route understood (unknown fields dropped), so tests can check what a client sent.
+  ctx.record.body = ctx.state.recorder.redactJson(parsed.data);
   return { ok: true, value: parsed.data };
 }

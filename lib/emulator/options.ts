@@ -4,6 +4,12 @@ import type { EmulatorHashing, EmulatorMode, EmulatorOptions, FaultRule, InitPla
 export const DEFAULT_EMULATOR_API_KEY = 'emulator-test-key';
 export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_EXPIRES_IN_MS = 3_600_000;
+/** Requests kept in `emulator.requests`: about 5 MB of records, enough for any one test. */
+export const DEFAULT_MAX_REQUEST_LOG = 10_000;
+/** How long a finalized or expired session is still answered before it is forgotten (404). */
+export const DEFAULT_FORGET_AFTER_MS = 5 * 60_000;
+/** Parts held per session while an earlier part is missing; more are refused with 503. */
+export const DEFAULT_MAX_HELD_PARTS = 16;
 
 export interface ResolvedOptions {
   host: string;
@@ -21,6 +27,9 @@ export interface ResolvedOptions {
   faults: FaultRule[];
   randomFaults: RandomFaults | undefined;
   latencyMs: number;
+  maxRequestLog: number;
+  forgetAfterMs: number;
+  maxHeldParts: number;
 }
 
 const MODES: readonly EmulatorMode[] = ['auto', 'single', 'multipart', 'planless'];
@@ -45,6 +54,9 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     faults: options.faults ?? [],
     randomFaults: options.randomFaults,
     latencyMs: options.latencyMs ?? 0,
+    maxRequestLog: options.maxRequestLog ?? DEFAULT_MAX_REQUEST_LOG,
+    forgetAfterMs: options.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS,
+    maxHeldParts: options.maxHeldParts ?? DEFAULT_MAX_HELD_PARTS,
   };
   if (!Number.isSafeInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw new TypeError(`emulator: port must be an integer 0..65535, got ${String(options.port)}`);
@@ -64,6 +76,13 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
   if (!Number.isFinite(resolved.expiresInMs)) throw new TypeError('emulator: expiresInMs must be finite');
   if (!Number.isFinite(resolved.latencyMs) || resolved.latencyMs < 0) {
     throw new TypeError('emulator: latencyMs must be >= 0');
+  }
+  // The three bounds of a long-running emulator: Infinity turns one off, as before they existed.
+  for (const name of ['maxRequestLog', 'forgetAfterMs', 'maxHeldParts'] as const) {
+    const value = resolved[name];
+    if (!(value === Infinity || (Number.isSafeInteger(value) && value >= 0))) {
+      throw new TypeError(`emulator: ${name} must be an integer >= 0 or Infinity, got ${String(options[name])}`);
+    }
   }
   return resolved;
 }

@@ -89,21 +89,48 @@ export class PartSink {
  * while the next part is not being received: the client may be waiting on those very requests
  * before it sends it (a retry, a reversed order), and pausing them would deadlock.
  */
+export interface OrderedHasherOptions {
+  wholeHash: boolean;
+  fullMd5: boolean;
+  maxPartsAhead?: number;
+  /** Most parts held (waiting, or receiving out of order) at once; see `mustRefuse`. Default Infinity. */
+  maxHeldParts?: number;
+}
+
 export class OrderedHasher {
   private running: Hash = createHash('sha256');
   private next = 1;
   /** Accepted parts waiting for an earlier one: their chunks and held byte count. */
   private readonly waiting = new Map<number, { chunks: Buffer[]; held: number }>();
   private readonly open = new Set<PartSink>();
+  private disposed = false;
 
   constructor(
     private readonly keepChunks: boolean,
     private readonly meter: HeldBytesMeter,
-    private readonly options: { wholeHash: boolean; fullMd5: boolean; maxPartsAhead?: number } = { wholeHash: true, fullMd5: true },
+    private readonly options: OrderedHasherOptions = { wholeHash: true, fullMd5: true },
   ) {}
 
   private get maxPartsAhead(): number {
     return this.options.maxPartsAhead ?? DEFAULT_MAX_PARTS_AHEAD;
+  }
+
+  /** Parts held for ordering or being received to be held: accepted ones waiting, and open 'buffer' sinks. */
+  get heldParts(): number {
+    let receiving = 0;
+    for (const sink of this.open) if (sink.mode === 'buffer') receiving += 1;
+    return this.waiting.size + receiving;
+  }
+
+  /**
+   * True when receiving this part now would make it one part too many to hold: it is neither the
+   * next part to hash nor already accepted, and `maxHeldParts` parts are already held. Decided
+   * before the body is read, so a refused part costs nothing; the next part is never refused, so
+   * the gap can always close.
+   */
+  mustRefuse(partNumber: number, alreadyAccepted: boolean): boolean {
+    if (!this.options.wholeHash || alreadyAccepted || partNumber === this.next) return false;
+    return this.heldParts >= (this.options.maxHeldParts ?? Infinity);
   }
 
   openSink(partNumber: number, alreadyAccepted: boolean): PartSink {
@@ -127,6 +154,10 @@ export class OrderedHasher {
   accept(sink: PartSink): void {
     this.open.delete(sink);
     sink.gate.set(false);
+    if (this.disposed) {
+      sink.dispose();
+      return;
+    }
     if (!this.options.wholeHash) {
       sink.chunks = [];
       return;
@@ -151,6 +182,14 @@ export class OrderedHasher {
     this.open.delete(sink);
     sink.dispose();
     this.regate();
+  }
+
+  /** The session is forgotten: release what is held, and hold nothing that arrives later. */
+  dispose(): void {
+    this.disposed = true;
+    for (const { held } of this.waiting.values()) this.meter.release(held);
+    this.waiting.clear();
+    for (const sink of this.open) sink.dispose();
   }
 
   /** Number of parts hashed so far (all of them once `next` is past the last). */

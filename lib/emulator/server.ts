@@ -106,8 +106,8 @@ export async function startEmulator(options?: EmulatorOptions): Promise<Emulator
   const urls: EmulatorState['urls'] = { api: '', foreign: undefined };
   const state: EmulatorState = {
     options: resolved,
-    store: new MediaStore(() => urls.api),
-    recorder: new Recorder(resolved.apiKey),
+    store: new MediaStore(() => urls.api, { forgetAfterMs: resolved.forgetAfterMs, maxHeldParts: resolved.maxHeldParts }),
+    recorder: new Recorder(resolved.apiKey, resolved.maxRequestLog),
     faults: new FaultInjector(resolved.faults, resolved.randomFaults),
     lifecycle: new Lifecycle(),
     signer: new UrlSigner(),

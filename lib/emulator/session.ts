@@ -14,6 +14,8 @@ export interface SessionInit {
   keepBytes: boolean;
   hashing: EmulatorHashing;
   meter: HeldBytesMeter;
+  /** Parts held for in-order hashing at most (see OrderedHasher.mustRefuse). */
+  maxHeldParts: number;
 }
 
 interface AcceptedPart extends StoredPart {
@@ -29,8 +31,11 @@ export interface Finalized {
 
 export type PartCommit = { kind: 'accepted' | 'duplicate'; etag: string } | { kind: 'conflict'; etag: string; acceptedEtag: string };
 
-/** One upload session: its parts table, what was accepted, and the media once finalized. */
-export class UploadSession {
+/**
+ * One upload session as the emulator keeps it: its parts table, what was accepted, and the media
+ * once finalized. (The library's `UploadSession` is the validated init answer a client sees.)
+ */
+export class EmulatedSession {
   readonly id: string;
   readonly filename: string;
   readonly contentType: string;
@@ -43,6 +48,8 @@ export class UploadSession {
   private readonly keptChunks = new Map<number, Buffer[]>();
   private readonly hasher: OrderedHasher;
   finalized: Finalized | undefined;
+  /** Epoch ms of finalization; undefined while not finalized. */
+  finalizedAtMs: number | undefined;
 
   constructor(init: SessionInit) {
     this.id = init.id;
@@ -56,6 +63,7 @@ export class UploadSession {
     this.hasher = new OrderedHasher(init.keepBytes, init.meter, {
       wholeHash: init.hashing !== 'none',
       fullMd5: init.hashing === 'full',
+      maxHeldParts: init.maxHeldParts,
     });
   }
 
@@ -79,6 +87,26 @@ export class UploadSession {
 
   isAccepted(partNumber: number): boolean {
     return this.accepted.has(partNumber);
+  }
+
+  /** Receiving this part now would hold more parts than allowed while an earlier one is missing. */
+  mustRefusePart(partNumber: number): boolean {
+    return this.hasher.mustRefuse(partNumber, this.accepted.has(partNumber));
+  }
+
+  /**
+   * When the emulator may forget this session: `afterMs` after it was finalized, or after it
+   * expired if it never was, whichever comes first.
+   */
+  forgetAtMs(afterMs: number): number {
+    const expired = this.expiresAtMs + afterMs;
+    return this.finalizedAtMs === undefined ? expired : Math.min(expired, this.finalizedAtMs + afterMs);
+  }
+
+  /** Forgotten: release its held parts (and their count in stats.heldBytes) and unfinalized kept bytes. */
+  dispose(): void {
+    this.hasher.dispose();
+    this.keptChunks.clear();
   }
 
   openPart(partNumber: number): PartSink {
@@ -122,6 +150,7 @@ export class UploadSession {
       this.keptChunks.clear();
     }
     this.finalized = finalized;
+    this.finalizedAtMs = Date.now();
     return finalized;
   }
 
@@ -131,6 +160,7 @@ export class UploadSession {
     const finalized: Finalized = { media: makeMedia(), sha256 };
     if (bytes) finalized.bytes = bytes;
     this.finalized = finalized;
+    this.finalizedAtMs = Date.now();
     return finalized;
   }
 

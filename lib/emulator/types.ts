@@ -10,7 +10,8 @@ export interface ByteRange {
   end: number;
 }
 
-export interface PlanPart {
+/** One part of the plan the emulator hands out (the library's own, validated `PlanPart` is another type). */
+export interface EmulatorPlanPart {
   partNumber: number;
   uploadUrl: string;
   byteRange: ByteRange;
@@ -23,7 +24,7 @@ export interface InitPlan {
   totalParts: number;
   partSize: number;
   expiresAt: string;
-  parts: PlanPart[];
+  parts: EmulatorPlanPart[];
   completeUrl: string;
 }
 
@@ -140,7 +141,7 @@ export interface StoredMedia {
 }
 
 export interface RequestRecord {
-  /** 1-based arrival index. */
+  /** 1-based arrival index, counted since start or `reset()`, also over records the log dropped. */
   id: number;
   /** Which server received it: the API origin or the foreign (presigned) part server. */
   server: 'api' | 'foreign';
@@ -162,6 +163,11 @@ export interface RequestRecord {
   endedAt?: number;
   /** Lower-cased names; apiKey/authorization values and any occurrence of the key are '[REDACTED]'. */
   headers: Record<string, string>;
+  /**
+   * The JSON body of init, complete and check as the route understood it (fields its schema does
+   * not know are dropped), once it passed that schema; any occurrence of the key is '[REDACTED]'.
+   */
+  body?: unknown;
 }
 
 export interface EmulatorStats {
@@ -216,6 +222,25 @@ export interface EmulatorOptions {
   randomFaults?: RandomFaults;
   /** Added before every response. Default 0. */
   latencyMs?: number;
+  /**
+   * `requests` keeps only the most recent this many records (a ring), so a long-running emulator
+   * does not grow. Default 10_000 (DEFAULT_MAX_REQUEST_LOG); Infinity keeps all.
+   */
+  maxRequestLog?: number;
+  /**
+   * A finalized session is forgotten this long after it was finalized, an unfinished one this long
+   * after it expired: then its parts, complete and single PUT answer 404 as for an unknown id,
+   * `media(id)` is undefined and `check` no longer finds it. Default 300_000 (5 minutes,
+   * DEFAULT_FORGET_AFTER_MS); Infinity keeps every session.
+   */
+  forgetAfterMs?: number;
+  /**
+   * Parts one session may hold for in-order hashing while an earlier part is missing. A part that
+   * would be held beyond this is refused with 503 and `Retry-After: 1`, before its body is stored:
+   * the client retries it once the gap may have closed. Default 16 (DEFAULT_MAX_HELD_PARTS);
+   * Infinity holds any number. Never applies with hashing 'none' (nothing is held then).
+   */
+  maxHeldParts?: number;
 }
 
 export interface Emulator {
@@ -224,7 +249,7 @@ export interface Emulator {
   /** Origin of the foreign part server, when `foreignOrigin`. */
   readonly foreignUrl?: string;
   readonly apiKey: string;
-  /** Every request in arrival order (live array). */
+  /** The most recent `maxRequestLog` requests in arrival order (live array; `id` keeps counting). */
   readonly requests: RequestRecord[];
   /** Live counters. */
   readonly stats: EmulatorStats;

@@ -100,6 +100,9 @@ describe('uploads', () => {
     expect(result.mediaType).toBe('audio');
     const stored = emu.media(result.mediaUploadId);
     expect(stored).toMatchObject({ filename: 'song.bin', contentType: 'audio/mpeg', size: data.length, sha256: sha256(data) });
+    // --vault-user-id reaches the init body as vaultUpload.userId.
+    const init = emu.requests.find((r) => r.route === 'init');
+    expect(init?.body).toEqual({ filename: 'song.bin', size: data.length, contentType: 'audio/mpeg', vaultUpload: { userId: 'u_42' } });
   });
 
   it('stdin redirected from a regular file (`- < clip.mp4`) needs no --size: fstat gives it', async () => {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import type { Emulator, InitPlan } from '../../lib/emulator';
+import { pseudoRandomBytes } from '../../lib/emulator/prng';
 
 export const MiB = 1024 * 1024;
 export const CONNECTION = 'conn-test';
@@ -19,16 +20,7 @@ export function auth(emulator: Emulator): Record<string, string> {
 
 /** Deterministic bytes: cheap to generate, different per seed. */
 export function data(size: number, seed = 1): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i + 4 <= size; i += 4) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out.writeUInt32LE(x >>> 0, i);
-  }
-  for (let i = size - (size % 4); i < size; i += 1) out[i] = i & 0xff;
-  return out;
+  return pseudoRandomBytes(size, seed);
 }
 
 export function sha256(bytes: Uint8Array): string {

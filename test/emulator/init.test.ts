@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_EMULATOR_API_KEY, startEmulator, type Emulator, type InitPlan } from '../../lib/emulator';
-import { CONNECTION, auth, init, initPlan, post } from './helpers';
+import { CONNECTION, auth, init, initPlan, post, put } from './helpers';
 
 const EXAMPLE_SIZE = 6_825_499;
 const FIVE_MIB = 5_242_880;
@@ -72,6 +72,13 @@ describe('init', () => {
     expect(answer.json).toMatchObject({ error: expect.stringContaining('invalid init body') });
   });
 
+  it('names the field at fault in the 400, one issue after another', async () => {
+    const answer = await post(`${emulator.url}/v2/access/uploads/init`, { filename: '', size: 10, contentType: 'video/mp4', vaultUpload: { userId: '' } }, auth(emulator));
+    expect((answer.json as { error: string }).error).toMatch(/^invalid init body: filename: .+; vaultUpload\.userId: .+$/);
+    const whole = await post(`${emulator.url}/v2/access/uploads/init`, [1, 2], auth(emulator));
+    expect((whole.json as { error: string }).error).toMatch(/^invalid init body: \(body\): /);
+  });
+
   it('rejects bad JSON and non-JSON content types with 400', async () => {
     const url = `${emulator.url}/v2/access/uploads/init`;
     expect((await post(url, '{"filename":', auth(emulator))).status).toBe(400);
@@ -114,6 +121,26 @@ describe('auth', () => {
       expect(answer.text).not.toContain(apiKey);
     }
     expect((await post(url, body, { apiKey, 'x-connection-id': CONNECTION })).status).toBe(200);
+  });
+
+  it('without a connectionId option, x-connection-id is still required: missing or blank is 403, any other value passes', async () => {
+    const open = await startEmulator({ apiKey });
+    try {
+      const url = `${open.url}/v2/access/uploads/init`;
+      const refused: Record<string, string>[] = [{ apiKey }, { apiKey, 'x-connection-id': '' }, { apiKey, 'x-connection-id': '   ' }];
+      for (const headers of refused) {
+        const answer = await post(url, body, headers);
+        expect(answer.status).toBe(403);
+        expect(answer.json).toEqual({ error: 'missing x-connection-id header' });
+      }
+      expect((await post(url, body, { apiKey, 'x-connection-id': 'anything' })).status).toBe(200);
+      // Byte PUTs on the API origin are held to the same rule.
+      const plan = (await post(url, { ...body, size: 3 }, { apiKey, 'x-connection-id': 'anything' })).json as InitPlan;
+      expect((await put(plan.parts[0]!.uploadUrl, Buffer.from('abc'), { apiKey })).status).toBe(403);
+      expect(open.media(plan.mediaUploadId)?.completed).toBe(false);
+    } finally {
+      await open.close();
+    }
   });
 
   it('auth applies to parts, single PUTs and complete too', async () => {

@@ -129,3 +129,54 @@ describe('OrderedHasher backpressure', () => {
     expect(off.openSink(9, false).gate.closed).toBe(false);
   });
 });
+
+describe('OrderedHasher held-parts cap', () => {
+  it('refuses a part that would be held beyond maxHeldParts, never the next part nor a re-PUT', () => {
+    const m = meter();
+    const hasher = new OrderedHasher(false, m, { wholeHash: true, fullMd5: false, maxHeldParts: 2 });
+    const three = hasher.openSink(3, false);
+    three.write(Buffer.from('c'));
+    hasher.accept(three); // waiting for 1 and 2
+    const four = hasher.openSink(4, false); // receiving, to be held
+    expect(hasher.heldParts).toBe(2);
+    expect(hasher.mustRefuse(5, false)).toBe(true);
+    expect(hasher.mustRefuse(2, false)).toBe(true);
+    expect(hasher.mustRefuse(1, false)).toBe(false); // the next part closes the gap
+    expect(hasher.mustRefuse(3, true)).toBe(false); // a re-PUT of an accepted part holds nothing
+    hasher.discard(four);
+    expect(hasher.mustRefuse(5, false)).toBe(false);
+    const one = hasher.openSink(1, false);
+    one.write(Buffer.from('a'));
+    hasher.accept(one);
+    const two = hasher.openSink(2, false);
+    two.write(Buffer.from('b'));
+    hasher.accept(two);
+    expect(hasher.heldParts).toBe(0);
+    expect(m.held).toBe(0);
+    expect(hasher.digest()).toBe(createHash('sha256').update('abc').digest('hex'));
+  });
+
+  it('never refuses without a whole-media hash (nothing is held), nor without a cap', () => {
+    const off = new OrderedHasher(false, meter(), { wholeHash: false, fullMd5: false, maxHeldParts: 0 });
+    expect(off.mustRefuse(9, false)).toBe(false);
+    const uncapped = new OrderedHasher(false, meter(), { wholeHash: true, fullMd5: false });
+    for (let n = 2; n < 50; n += 1) uncapped.openSink(n, false);
+    expect(uncapped.mustRefuse(50, false)).toBe(false);
+  });
+
+  it('dispose releases what is held, and holds nothing accepted afterwards', () => {
+    const m = meter();
+    const hasher = new OrderedHasher(false, m, { wholeHash: true, fullMd5: false });
+    const two = hasher.openSink(2, false);
+    two.write(Buffer.alloc(10));
+    hasher.accept(two);
+    const three = hasher.openSink(3, false);
+    three.write(Buffer.alloc(5));
+    expect(m.held).toBe(15);
+    hasher.dispose();
+    expect(m.held).toBe(0);
+    three.write(Buffer.alloc(5));
+    hasher.accept(three);
+    expect(m.held).toBe(0);
+  });
+});

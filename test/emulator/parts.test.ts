@@ -1,6 +1,8 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../lib/emulator';
+import { DEFAULT_MAX_HELD_PARTS, startEmulator, type Emulator } from '../../lib/emulator';
+import { resolveOptions } from '../../lib/emulator/options';
+import { uploadToVault } from '../../lib/index';
 import { auth, chunked, complete, data, initPlan, md5Etag, post, put, putPart, settle, sha256, slice } from './helpers';
 
 const PART = 64 * 1024;
@@ -171,6 +173,65 @@ describe('expiry', () => {
       expect((await complete(emulator, plan.mediaUploadId)).status).toBe(410);
       const single = await put(`${emulator.url}/v2/access/uploads/${encodeURIComponent(plan.mediaUploadId)}`, Buffer.alloc(15), auth(emulator));
       expect(single.status).toBe(410);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+
+describe('held parts cap', () => {
+  it('a part that would be held beyond maxHeldParts gets 503 with Retry-After, stores nothing; the next part always passes', async () => {
+    const emulator = await startEmulator({ partSize: 10, maxHeldParts: 2 });
+    try {
+      const file = data(50, 11);
+      const plan = await initPlan(emulator, file.length);
+      expect((await putPart(emulator, plan, file, 3)).status).toBe(200);
+      expect((await putPart(emulator, plan, file, 4)).status).toBe(200);
+      expect(emulator.stats.heldBytes).toBe(20);
+      const refused = await putPart(emulator, plan, file, 5);
+      expect(refused.status).toBe(503);
+      expect(refused.headers['retry-after']).toBe('1');
+      expect(refused.json).toEqual({ error: expect.stringMatching(/earlier part is missing/) });
+      expect(emulator.media(plan.mediaUploadId)?.parts.map((p) => p.partNumber)).toEqual([3, 4]);
+      expect(emulator.stats.heldBytes).toBe(20);
+      // A re-PUT of a held part holds nothing more: accepted.
+      expect((await putPart(emulator, plan, file, 3)).status).toBe(200);
+      expect((await putPart(emulator, plan, file, 1)).status).toBe(200);
+      expect((await putPart(emulator, plan, file, 2)).status).toBe(200);
+      expect(emulator.stats.heldBytes).toBe(0);
+      expect((await putPart(emulator, plan, file, 5)).status).toBe(200);
+      expect((await complete(emulator, plan.mediaUploadId)).status).toBe(200);
+      expect(emulator.media(plan.mediaUploadId)?.sha256).toBe(sha256(file));
+    } finally {
+      await emulator.close();
+    }
+  });
+
+  it("is off with hashing 'none' (nothing is held), and bounded by default", async () => {
+    const emulator = await startEmulator({ partSize: 10, maxHeldParts: 0, hashing: 'none' });
+    try {
+      const file = data(30, 12);
+      const plan = await initPlan(emulator, file.length);
+      for (const n of [3, 2, 1]) expect((await putPart(emulator, plan, file, n)).status).toBe(200);
+    } finally {
+      await emulator.close();
+    }
+    expect(resolveOptions({}).maxHeldParts).toBe(DEFAULT_MAX_HELD_PARTS);
+    expect(Number.isSafeInteger(DEFAULT_MAX_HELD_PARTS)).toBe(true);
+  });
+
+  it('the client retries a refused part after Retry-After and the upload completes intact', async () => {
+    const PART_SIZE = 16 * 1024;
+    // Part 1 is held back before it is read, so the parts after it pile up behind the gap.
+    const emulator = await startEmulator({ partSize: PART_SIZE, maxHeldParts: 1, faults: [{ route: 'part', partNumber: 1, nth: 1, action: { type: 'delay', ms: 300 } }] });
+    try {
+      const file = data(6 * PART_SIZE, 13);
+      const result = await uploadToVault(file, {
+        apiKey: emulator.apiKey, connectionId: 'c', baseUrl: emulator.url, filename: 'f.bin', contentType: 'video/mp4', size: file.length, concurrency: 4,
+      });
+      expect(emulator.media(result.mediaUploadId)?.sha256).toBe(sha256(file));
+      expect(emulator.requests.filter((r) => r.route === 'part' && r.status === 503).length).toBeGreaterThan(0);
+      expect(emulator.stats.maxHeldBytes).toBeLessThanOrEqual(PART_SIZE);
     } finally {
       await emulator.close();
     }
