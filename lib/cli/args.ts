@@ -15,6 +15,10 @@ export interface UploadArgs {
   concurrency?: number;
   retries?: number;
   vaultUserId?: string;
+  /** Only used when the size is unknown (a pipe without --size): where and how the source is spooled. */
+  spoolDir?: string;
+  spoolMemory?: number;
+  maxSize?: number;
   json: boolean;
   quiet: boolean;
 }
@@ -39,6 +43,9 @@ const uploadOptions = {
   concurrency: { type: 'string' },
   retries: { type: 'string' },
   'vault-user-id': { type: 'string' },
+  'spool-dir': { type: 'string' },
+  'spool-memory': { type: 'string' },
+  'max-size': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -60,11 +67,11 @@ function integer(flag: string, text: string, min: number, max: number): number {
   return value;
 }
 
-function byteCount(flag: string, text: string): number {
+function byteCount(flag: string, text: string, min = 1): number {
   const parsed = parseByteCount(text);
-  if (parsed.ok && parsed.bytes > 0) return parsed.bytes;
+  if (parsed.ok && parsed.bytes >= min) return parsed.bytes;
   const problem = parsed.ok ? `got ${JSON.stringify(text)}` : parsed.problem;
-  throw new UsageError(`--${flag} must be a byte count > 0: ${BYTE_COUNT_FORMS}; ${problem}`);
+  throw new UsageError(`--${flag} must be a byte count${min === 0 ? '' : ' > 0'}: ${BYTE_COUNT_FORMS}; ${problem}`);
 }
 
 /** util.parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes: those are the user's mistake, not ours. */
@@ -111,7 +118,7 @@ export function parseCommand(argv: string[]): Command {
   if (values.version) return { kind: 'version' };
   const source = sourceOf(positionals, values.sample);
   if (source.kind === 'sample' && values.size !== undefined) throw new UsageError('--size cannot be combined with --sample (the sample has its own size)');
-  const empty = (['filename', 'content-type', 'vault-user-id'] as const).find((flag) => values[flag]?.trim() === '');
+  const empty = (['filename', 'content-type', 'vault-user-id', 'spool-dir'] as const).find((flag) => values[flag]?.trim() === '');
   if (empty !== undefined) throw new UsageError(`--${empty} must not be empty`);
   return {
     kind: 'upload',
@@ -123,6 +130,9 @@ export function parseCommand(argv: string[]): Command {
       ...(values.concurrency === undefined ? {} : { concurrency: integer('concurrency', values.concurrency, 1, 64) }),
       ...(values.retries === undefined ? {} : { retries: integer('retries', values.retries, 0, 100) }),
       ...(values['vault-user-id'] === undefined ? {} : { vaultUserId: values['vault-user-id'] }),
+      ...(values['spool-dir'] === undefined ? {} : { spoolDir: values['spool-dir'] }),
+      ...(values['spool-memory'] === undefined ? {} : { spoolMemory: byteCount('spool-memory', values['spool-memory'], 0) }),
+      ...(values['max-size'] === undefined ? {} : { maxSize: byteCount('max-size', values['max-size']) }),
       json: values.json ?? false,
       quiet: values.quiet ?? false,
     },

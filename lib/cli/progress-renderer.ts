@@ -39,6 +39,8 @@ export class ProgressRenderer {
   readonly #intervalMs: number;
   #startedAt = 0;
   #latest: UploadProgress | undefined;
+  /** Bytes spooled so far, while a source of unknown size is read to its end. */
+  #spooled: number | undefined;
   #cancel: (() => void) | undefined;
   #drawn = false;
 
@@ -50,10 +52,23 @@ export class ProgressRenderer {
     this.#intervalMs = options.mode === 'bar' ? (options.barIntervalMs ?? 100) : (options.lineIntervalMs ?? 5000);
   }
 
-  start(totalBytes: number): void {
+  /** `totalBytes` undefined: the size is unknown and the source is spooled first (see `spooled`). */
+  start(totalBytes: number | undefined): void {
+    this.#startedAt = this.#now();
+    if (totalBytes === undefined) this.#spooled = 0;
+    else this.#latest = { bytesUploaded: 0, totalBytes, partsCompleted: 0, totalParts: 0 };
+    if (this.#mode !== 'off') this.#cancel = this.#every(this.#intervalMs, () => this.#tick());
+  }
+
+  /** While spooling: how much of the source of unknown size has been read. */
+  spooled(bytes: number): void {
+    this.#spooled = bytes;
+  }
+
+  /** The spooled source ended: its size is known, and the upload itself starts now. */
+  beginUpload(totalBytes: number): void {
     this.#startedAt = this.#now();
     this.#latest = { bytesUploaded: 0, totalBytes, partsCompleted: 0, totalParts: 0 };
-    if (this.#mode !== 'off') this.#cancel = this.#every(this.#intervalMs, () => this.#tick());
   }
 
   update(progress: UploadProgress): void {
@@ -79,7 +94,10 @@ export class ProgressRenderer {
 
   #tick(): void {
     const p = this.#latest;
-    if (!p) return;
+    if (!p) {
+      if (this.#spooled !== undefined) this.#draw(this.#spoolLine(this.#spooled));
+      return;
+    }
     if (this.#mode === 'bar') {
       // \r + erase-to-end: redraw in place without leaving the tail of a longer previous line.
       this.#out.write(`\r${this.#barLine(p)}\x1b[K`);
@@ -87,6 +105,20 @@ export class ProgressRenderer {
     } else {
       this.#out.write(`${this.#stats(p).join(', ')}\n`);
     }
+  }
+
+  #draw(line: string): void {
+    if (this.#mode === 'bar') {
+      this.#out.write(`\r${line}\x1b[K`);
+      this.#drawn = true;
+    } else {
+      this.#out.write(`${line}\n`);
+    }
+  }
+
+  #spoolLine(bytes: number): string {
+    const rate = mibPerSecond(bytes, this.#now() - this.#startedAt);
+    return `buffering ${formatBytes(bytes)} (size unknown)… ${rate.toFixed(1)} MiB/s`;
   }
 
   #stats(p: UploadProgress): string[] {

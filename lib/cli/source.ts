@@ -11,7 +11,8 @@ import { UsageError } from './usage-error';
 /** What the upload needs to know before its first byte: the API asks for all of it at init. */
 export interface OpenedSource {
   stream: Readable;
-  size: number;
+  /** Undefined for a pipe (or FIFO) without --size: the upload spools it to learn its size. */
+  size: number | undefined;
   filename: string;
   contentType: string;
   /** Releases the file descriptor if the stream was never consumed (a usage error after opening). */
@@ -27,7 +28,7 @@ function fsProblem(path: string, error: unknown): UsageError {
   return new UsageError(`cannot read ${JSON.stringify(path)}: ${reason}`);
 }
 
-async function openFile(path: string, declared: number | undefined): Promise<{ stream: Readable; size: number; handle: FileHandle }> {
+async function openFile(path: string, declared: number | undefined): Promise<{ stream: Readable; size: number | undefined; handle: FileHandle }> {
   // Open first and stat the handle: a missing or unreadable file is a usage error before any request.
   let handle: FileHandle;
   try {
@@ -38,15 +39,15 @@ async function openFile(path: string, declared: number | undefined): Promise<{ s
   try {
     const stats = await handle.stat();
     if (stats.isDirectory()) throw new UsageError(`cannot read ${JSON.stringify(path)}: it is a directory`);
-    let size: number;
+    let size: number | undefined;
     if (stats.isFile()) {
       if (declared !== undefined && declared !== stats.size) {
         throw new UsageError(`--size ${declared} does not match the size of ${JSON.stringify(path)} (${stats.size} bytes)`);
       }
       size = stats.size;
     } else {
-      // A pipe or device (e.g. bash's <(…)) has no size to stat: like stdin, it needs --size.
-      if (declared === undefined) throw new UsageError(`${JSON.stringify(path)} is not a regular file: give its exact size with --size`);
+      // A pipe or device (e.g. bash's <(…)) has no size to stat: like stdin, it is spooled
+      // unless --size says how long it is.
       size = declared;
     }
     if (size === 0) throw new UsageError(`${JSON.stringify(path)} is empty: the API needs at least one byte`);
@@ -71,17 +72,11 @@ function stdinFileSize(stdin: NodeJS.ReadStream): number | undefined {
   }
 }
 
-function stdinSize(stdin: NodeJS.ReadStream, declared: number | undefined): number {
+/** Undefined for a pipe without --size: spooled until it ends, since the API wants the size first. */
+function stdinSize(stdin: NodeJS.ReadStream, declared: number | undefined): number | undefined {
   if (stdin.isTTY) throw new UsageError('stdin is a terminal: redirect or pipe the data in, e.g. `ofauth-upload - < clip.mp4`');
   const fileSize = stdinFileSize(stdin);
-  if (fileSize === undefined) {
-    if (declared === undefined) {
-      throw new UsageError(
-        'reading stdin needs --size BYTES when stdin is a pipe: the API wants the exact byte count before the first byte (a file redirected with < needs none)',
-      );
-    }
-    return declared;
-  }
+  if (fileSize === undefined) return declared;
   // Read from the current offset, as a shell user expects: a file whose offset is not 0 ends
   // short of this size and fails with SizeMismatchError, never finalized.
   if (declared !== undefined && declared !== fileSize) {
@@ -93,7 +88,7 @@ function stdinSize(stdin: NodeJS.ReadStream, declared: number | undefined): numb
 
 export async function openSource(spec: SourceSpec, args: UploadArgs, stdin: NodeJS.ReadStream): Promise<OpenedSource> {
   let stream: Readable;
-  let size: number;
+  let size: number | undefined;
   let defaultName: string;
   let close = async (): Promise<void> => {};
   if (spec.kind === 'file') {

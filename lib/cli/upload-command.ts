@@ -57,10 +57,19 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
       ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
       ...(args.retries === undefined ? {} : { retries: args.retries }),
       ...(args.vaultUserId === undefined ? {} : { vaultUpload: { userId: args.vaultUserId } }),
+      // Used only without a size: the source is spooled (memory, then one unlinked temp file).
+      spool: {
+        ...(args.spoolMemory === undefined ? {} : { memory: args.spoolMemory }),
+        ...(args.spoolDir === undefined ? {} : { dir: args.spoolDir }),
+        ...(args.maxSize === undefined ? {} : { maxBytes: args.maxSize }),
+      },
       signal: controller.signal,
     });
-    upload.on('progress', (p) => renderer.update(p));
     const tap = new HashTap();
+    upload.on('progress', (p) => renderer.update(p));
+    upload.on('spool', (p) => renderer.spooled(p.bytes));
+    // A spooled source has ended by the time its session opens: the tap has counted all of it.
+    if (source.size === undefined) upload.on('session', () => renderer.beginUpload(tap.bytes));
 
     const started = performance.now();
     renderer.start(source.size);

@@ -155,15 +155,6 @@ describe('uploads', () => {
 });
 
 describe('usage errors exit 2 and send nothing', () => {
-  it('stdin without --size', async () => {
-    const { emu, env } = await emulator();
-    const run = await runCli(['-'], { env, input: 'hello' });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('ofauth-upload: ERR_USAGE: reading stdin needs --size BYTES');
-    expect(run.stderr).toContain('--help');
-    expect(emu.requests).toHaveLength(0);
-  });
-
   it('an unknown flag, in human and JSON form', async () => {
     const run = await runCli(['--sample', '1MiB', '--fast']);
     expect(run.code).toBe(2);

@@ -36,6 +36,29 @@ function harness(mode: ProgressMode, columns = 100) {
 const progress = (bytesUploaded: number, totalBytes = 100 * MiB) => ({ bytesUploaded, totalBytes, partsCompleted: 0, totalParts: 20 });
 
 describe('ProgressRenderer', () => {
+  it('unknown size: "buffering … (size unknown)" with a rate while spooling, then the usual bar from the upload start', () => {
+    const h = harness('bar');
+    h.renderer.start(undefined);
+    h.renderer.spooled(123.4 * MiB);
+    h.advance(2000);
+    expect(h.written.at(-1)).toBe('\rbuffering 123.4 MiB (size unknown)… 61.7 MiB/s\x1b[K');
+    h.renderer.beginUpload(200 * MiB);
+    h.renderer.update(progress(50 * MiB, 200 * MiB));
+    h.advance(1000);
+    const frame = h.written.at(-1) ?? '';
+    expect(frame).toContain(' 25%');
+    // The rate counts from the upload's start, not from the spool's.
+    expect(frame).toContain('50.0 MiB/s');
+  });
+
+  it('unknown size in lines mode: the buffering line is printed as a line', () => {
+    const h = harness('lines');
+    h.renderer.start(undefined);
+    h.renderer.spooled(10 * MiB);
+    h.advance(5000);
+    expect(h.written.at(-1)).toBe('buffering 10.0 MiB (size unknown)… 2.0 MiB/s\n');
+  });
+
   it('bar: redraws in place with percentage, bytes, rate and ETA', () => {
     const h = harness('bar');
     h.renderer.start(100 * MiB);

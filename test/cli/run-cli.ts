@@ -28,6 +28,8 @@ export interface CliOptions {
   script?: string;
   /** Node's own flags, before the script (e.g. `--import` of a test harness). */
   nodeArgs?: string[];
+  /** Leave stdin open for the test to write to (through `onSpawn`'s child) instead of ending it. */
+  holdStdin?: boolean;
   /** Called once the process is spawned (e.g. to send it a signal later). */
   onSpawn?: (child: ChildProcess) => void;
 }
@@ -64,8 +66,8 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   if (stdin !== null) {
     // The CLI may exit before reading all of stdin (a usage error): that EPIPE is expected.
     stdin.on('error', () => undefined);
-    if (options.input === undefined) stdin.end();
-    else stdin.end(options.input);
+    if (options.input !== undefined) stdin.end(options.input);
+    else if (!options.holdStdin) stdin.end();
   }
   return new Promise((resolve, reject) => {
     child.on('error', reject);
