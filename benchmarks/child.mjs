@@ -289,6 +289,7 @@ async function main() {
   const result = {
     id: args.id ?? kind,
     kind,
+    node: process.version,
     size: bytes,
     chunk: chunkSize,
     source: args.source,

@@ -15,6 +15,10 @@
 //   --out DIR                where results go (default benchmarks/results)
 //   --name latest            file name stem of the results (default latest, quick with --quick)
 //   --profile id             run that row's child under --cpu-prof --heap-prof (into benchmarks/profiles)
+//   --node PATH              run every row's child process on that Node binary (default: the Node
+//                            running run.mjs); the orchestrator and the sink stay on this one, so
+//                            the receiving end is the same whatever Node the rows run on
+//   --help                   this text
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,13 +43,36 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     name: { type: 'string' },
     profile: { type: 'string' },
+    node: { type: 'string' },
+    help: { type: 'boolean', default: false },
   },
 });
+if (args.help) {
+  // The option list is the comment at the top of this file.
+  const text = readFileSync(fileURLToPath(import.meta.url), 'utf8');
+  const lines = text.split('\n').slice(1);
+  const head = lines.slice(0, lines.findIndex((line) => !line.startsWith('//')));
+  process.stdout.write(`${head.map((line) => line.replace(/^\/\/ ?/, '')).join('\n')}\n`);
+  process.exit(0);
+}
 const quick = args.quick;
 const rounds = Number(args.rounds ?? (quick ? 1 : 3));
 const size = parseBytes(args.size ?? (quick ? '128MiB' : '1GiB'));
 const outDir = resolve(args.out ?? join(here, 'results'));
 const stem = args.name ?? (quick ? 'quick' : 'latest');
+/** The Node binary the rows' children run on, and its version (asked of the binary itself). */
+const rowNode = args.node === undefined ? process.execPath : resolve(args.node);
+const rowNodeVersion = nodeVersion(rowNode);
+
+/** @param {string} binary */
+function nodeVersion(binary) {
+  try {
+    return execFileSync(binary, ['--version'], { encoding: 'utf8', timeout: 30_000 }).trim();
+  } catch (error) {
+    process.stderr.write(`--node ${binary}: cannot run it (${error instanceof Error ? error.message : String(error)})\n`);
+    process.exit(2);
+  }
+}
 
 /**
  * @typedef {{ id: string, label: string, kind: string, size: number, chunk: number, source: 'view' | 'fresh', partSize?: number, concurrency?: number, ratioTo?: string }} Row
@@ -140,7 +167,7 @@ function measure(row, sinkUrl, env) {
     mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', '--cpu-prof-dir', dir, '--heap-prof', '--heap-prof-dir', dir);
   }
-  const child = fork(join(here, 'child.mjs'), childArgs, { execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(join(here, 'child.mjs'), childArgs, { execPath: rowNode, execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolvePromise, reject) => {
     let answer;
     child.on('message', (m) => (answer = m));
@@ -172,7 +199,9 @@ function machine() {
     cores: cpus.length,
     memoryGiB: Math.round(os.totalmem() / 1024 ** 3),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
-    node: process.version,
+    // The Node the rows ran on; the orchestrator's and the sink's, when it differs.
+    node: rowNodeVersion,
+    ...(rowNodeVersion === process.version ? {} : { harnessNode: process.version }),
     versions: {
       'ofauth-upload-stream': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
       undici: version('undici'),

@@ -1,7 +1,7 @@
 // Smoke test of the benchmark harness (benchmarks/): the sink's byte accounting, and one tiny
 // run of the orchestrator end to end. Needs dist/ (npm test builds it first).
 import { type ChildProcess, execFile, fork } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -99,7 +99,11 @@ describe('benchmark orchestrator', () => {
   const out = mkdtempSync(join(tmpdir(), 'ofauth-bench-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-  it('runs the idle baseline, the ceiling and one row of ours, and writes the report', { timeout: 15_000 }, async () => {
+  it('runs the idle baseline, the ceiling and one row of ours on the --node binary, and writes the report', { timeout: 15_000 }, async () => {
+    // A stand-in for another Node: it logs how it was started, then runs this one.
+    const log = join(out, 'node.log');
+    const node = join(out, 'node');
+    writeFileSync(node, `#!/bin/sh\necho "$*" >> '${log}'\nexec '${process.execPath}' "$@"\n`, { mode: 0o755 });
     await run(process.execPath, [
       join(root, 'benchmarks', 'run.mjs'),
       '--only', 'ceiling,ours-c4-8m',
@@ -107,9 +111,15 @@ describe('benchmark orchestrator', () => {
       '--rounds', '1',
       '--out', out,
       '--name', 'smoke',
+      '--node', node,
     ], { cwd: root, timeout: 14_000 });
+    const started = readFileSync(log, 'utf8').trim().split('\n');
+    expect(started[0]).toBe('--version');
+    // Every row's child, and nothing else (the sink stays on the orchestrator's Node).
+    expect(started.slice(1).map((line) => /child\.mjs --kind (\w+)/.exec(line)?.[1])).toEqual(['idle', 'ceiling', 'ours']);
     const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8'));
     expect(report.machine).toMatchObject({ node: process.version, cores: expect.any(Number) });
+    expect(report.results.map((r: { runs: Array<{ node: string }> }) => r.runs[0]!.node)).toEqual([process.version, process.version, process.version]);
     expect(report.results.map((r: { id: string }) => r.id)).toEqual(['idle', 'ceiling', 'ours-c4-8m']);
     const ours = report.results[2];
     expect(ours).toMatchObject({ kind: 'ours', size: 16 * 1024 * 1024, partSize: 8 * 1024 * 1024, concurrency: 4 });

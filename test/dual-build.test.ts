@@ -30,6 +30,22 @@ describe('the ESM and CJS builds loaded in one process', () => {
     expect(new cjs.InvalidResponseError({ status: 200, method: 'PUT', path: '/', bodyExcerpt: '', attempts: 1 }, 'x')).toBeInstanceOf(esm.OFAuthApiError);
   });
 
+  it('a subclass prototype of one build is an instance of the ancestors of the other, both ways, and stays precise', () => {
+    for (const [a, b] of [[esm, cjs], [cjs, esm]] as const) {
+      for (const subclass of [a.OFAuthApiError, a.InvalidResponseError, a.NetworkError, a.TimeoutError, a.PlanError, a.SizeMismatchError, a.UploadExpiredError, a.InvalidOptionsError]) {
+        expect(subclass.prototype instanceof b.OFAuthUploadError).toBe(true);
+      }
+      expect(a.InvalidResponseError.prototype instanceof b.OFAuthApiError).toBe(true);
+      expect(a.TimeoutError.prototype instanceof b.NetworkError).toBe(true);
+      expect(a.PlanError.prototype instanceof b.OFAuthApiError).toBe(false);
+      expect(a.NetworkError.prototype instanceof b.TimeoutError).toBe(false);
+      expect(a.AbortError.prototype instanceof b.OFAuthUploadError).toBe(false);
+      // Instances agree with the prototypes.
+      expect(new a.TimeoutError({ method: 'PUT', path: '/', attempts: 1, reason: 'r' })).toBeInstanceOf(b.NetworkError);
+      expect(new a.AbortError()).toBeInstanceOf(b.AbortError);
+    }
+  });
+
   it('an options error thrown by the CJS stream is recognised by the ESM classes', () => {
     let caught: unknown;
     try {

@@ -12,6 +12,7 @@ import {
   TimeoutError,
   UploadExpiredError,
 } from '../lib/errors';
+import * as errorClasses from '../lib/errors';
 
 const api = { status: 400, method: 'PUT', path: '/v2/x', bodyExcerpt: 'bad', attempts: 1 };
 
@@ -44,7 +45,63 @@ describe('the error family', () => {
     expect(null).not.toBeInstanceOf(OFAuthUploadError);
   });
 
-  it('instanceof holds for an error made by another copy of the classes (brands, not prototypes)', () => {
+  it('a subclass is an instance of its ancestors through its prototype, as ordinary classes are', () => {
+    const ancestors: Array<[{ prototype: object }, Array<abstract new (...args: never[]) => unknown>]> = [
+      [OFAuthApiError, [OFAuthUploadError, Error]],
+      [InvalidResponseError, [OFAuthApiError, OFAuthUploadError, Error]],
+      [NetworkError, [OFAuthUploadError, Error]],
+      [TimeoutError, [NetworkError, OFAuthUploadError, Error]],
+      [PlanError, [OFAuthUploadError, Error]],
+      [SizeMismatchError, [OFAuthUploadError, Error]],
+      [UploadExpiredError, [OFAuthUploadError, Error]],
+      [InvalidOptionsError, [OFAuthUploadError, TypeError, Error]],
+    ];
+    for (const [subclass, classes] of ancestors) {
+      for (const ancestor of classes) expect(subclass.prototype instanceof ancestor).toBe(true);
+    }
+    // And only of those.
+    expect(PlanError.prototype instanceof OFAuthApiError).toBe(false);
+    expect(NetworkError.prototype instanceof TimeoutError).toBe(false);
+    expect(OFAuthApiError.prototype instanceof InvalidResponseError).toBe(false);
+    expect(AbortError.prototype instanceof OFAuthUploadError).toBe(false);
+    expect(InvalidOptionsError.prototype instanceof OFAuthApiError).toBe(false);
+  });
+
+  it('every exported class (a new one too) carries its own brand on its prototype and descends from OFAuthUploadError', () => {
+    const classes = Object.entries(errorClasses).filter(([name]) => name !== 'AbortError' && name !== 'OFAuthUploadError');
+    expect(classes.length).toBeGreaterThanOrEqual(11);
+    for (const [name, Class] of classes) {
+      const branded = Class as unknown as { brand: symbol; prototype: object };
+      expect(Object.getOwnPropertySymbols(branded.prototype), name).toContain(branded.brand);
+      expect(branded.prototype instanceof OFAuthUploadError, name).toBe(true);
+    }
+  });
+
+  it('brands live on the prototypes, not on each instance', () => {
+    const errors = [
+      new OFAuthApiError(api),
+      new TimeoutError({ method: 'PUT', path: '/x', attempts: 1, reason: 'r' }),
+      new InvalidOptionsError(['x']),
+      new AbortError(),
+    ];
+    for (const error of errors) expect(Object.getOwnPropertySymbols(error)).toEqual([]);
+  });
+
+  it('instanceof holds for an error whose prototype chain comes from another copy of the classes', () => {
+    // What the other build's classes look like: their own prototypes, with the registry brands.
+    const brand = (name: string) => Symbol.for(`ofauth-upload-stream.error.${name}`);
+    const foreignBase = Object.create(Error.prototype) as object;
+    Object.defineProperty(foreignBase, brand('OFAuthUploadError'), { get: () => true });
+    const foreignNetwork = Object.create(foreignBase) as object;
+    Object.defineProperty(foreignNetwork, brand('NetworkError'), { get: () => true });
+    const foreign = Object.create(foreignNetwork) as Error;
+    expect(foreign).toBeInstanceOf(NetworkError);
+    expect(foreign).toBeInstanceOf(OFAuthUploadError);
+    expect(foreign).not.toBeInstanceOf(TimeoutError);
+    expect(foreign).not.toBeInstanceOf(OFAuthApiError);
+  });
+
+  it('instanceof holds for an error branded on the instance itself, as earlier versions did', () => {
     // A structurally foreign object carrying the registry brand, as the other build's instances do.
     const foreign = Object.create(Error.prototype) as Error;
     Object.defineProperty(foreign, Symbol.for('ofauth-upload-stream.error.OFAuthUploadError'), { value: true });

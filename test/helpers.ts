@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { fillXorshift32, pseudoRandomBytes } from '../lib/emulator/prng';
 
 export const KiB = 1024;
@@ -70,26 +71,17 @@ export const fastRetry = { retryBaseDelay: 5, retryMaxDelay: 20 } as const;
 
 /**
  * `size` pseudo-random bytes generated chunk by chunk (nothing held), hashed as handed out: for
- * uploads too big to keep a copy of in the test.
+ * uploads too big to keep a copy of in the test. Every chunk is a fresh buffer.
  */
-export function generatedSource(
-  size: number,
-  seed: number,
-  chunkSize = 64 * KiB,
-  /** Recycle this many chunk buffers, as some real sources do; 0 allocates a fresh one per chunk. */
-  ring = 0,
-): Readable & { sha256: () => string } {
+export function generatedSource(size: number, seed: number, chunkSize = 64 * KiB): Readable & { sha256: () => string } {
   const hash = createHash('sha256');
-  const buffers = Array.from({ length: ring }, () => Buffer.allocUnsafe(chunkSize));
-  let turn = 0;
   let left = size;
   let state = seed;
   const stream = new Readable({
     highWaterMark: chunkSize,
     read() {
       if (left === 0) return void this.push(null);
-      const n = Math.min(chunkSize, left);
-      const chunk = ring > 0 ? buffers[turn++ % ring]!.subarray(0, n) : Buffer.allocUnsafe(n);
+      const chunk = Buffer.allocUnsafe(Math.min(chunkSize, left));
       state = fillXorshift32(chunk, state);
       left -= chunk.length;
       hash.update(chunk);
@@ -98,6 +90,42 @@ export function generatedSource(
   }) as Readable & { sha256: () => string };
   stream.sha256 = () => hash.digest('hex');
   return stream;
+}
+
+/**
+ * Writes the bytes `generatedSource(size, seed, chunkSize)` yields into `dest` and ends it, from a
+ * ring of `ring` chunk buffers, as sources that recycle their buffers do. A buffer is refilled
+ * only once the write callback of the chunk it held has run: the moment the Writable contract
+ * lets a source reuse it, whatever the consumer's highWaterMark or Node's default for it. So if
+ * the consumer kept a view of a chunk past its callback, the bytes under that view would change.
+ * Resolves with the sha256 of the bytes written once `dest` has finished; rejects with its error.
+ */
+export async function writeRecycling(dest: Writable, size: number, seed: number, chunkSize: number, ring: number): Promise<string> {
+  const done = finished(dest);
+  // Keep `done` from being an unhandled rejection while the loop below still runs.
+  done.catch(() => undefined);
+  const hash = createHash('sha256');
+  const free = Array.from({ length: ring }, () => Buffer.allocUnsafe(chunkSize));
+  let wake: (() => void) | undefined;
+  dest.once('close', () => wake?.());
+  let state = seed;
+  for (let left = size; left > 0 && !dest.destroyed; ) {
+    while (free.length === 0 && !dest.destroyed) await new Promise<void>((resolve) => (wake = resolve));
+    const buffer = free.pop();
+    if (buffer === undefined) break;
+    const chunk = buffer.subarray(0, Math.min(chunkSize, left));
+    state = fillXorshift32(chunk, state);
+    left -= chunk.length;
+    hash.update(chunk);
+    dest.write(chunk, () => {
+      // The consumer has let go of the chunk (or failed, which also releases it).
+      free.push(buffer);
+      wake?.();
+    });
+  }
+  if (!dest.destroyed) dest.end();
+  await done;
+  return hash.digest('hex');
 }
 
 /**

@@ -63,7 +63,7 @@ describe('maxBufferMemory', () => {
     // The emulator runs in its own process, so the memory sampled here is the client's alone.
     const child = await startChildEmulator({ mode: 'multipart', partSize: 1 * MiB, faults: [{ route: 'part', action: { type: 'delay', ms: 40 } }] });
     try {
-      const src = generatedSource(8 * MiB, 4, 64 * KiB, 4);
+      const src = generatedSource(8 * MiB, 4, 64 * KiB);
       const memory = liveMemorySampler(5);
       const result = await uploadToVault(src, {
         ...options(child, 8 * MiB),

@@ -7,7 +7,7 @@ const ratio = (x) => (x === undefined ? '–' : `${x.toFixed(2)}×`);
 function machineLine(report) {
   const m = report.machine;
   const v = Object.entries(m.versions).map(([k, x]) => `${k} ${x}`).join(', ');
-  return { hw: `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`, sw: `Node ${m.node}; ${v}; commit ${m.commit}` };
+  return { hw: `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}`, sw: `Node ${m.node}${m.harnessNode ? ` (orchestrator and sink: Node ${m.harnessNode})` : ''}; ${v}; commit ${m.commit}` };
 }
 
 /** @param {any} report */

@@ -1,4 +1,4 @@
-import { applyBrands, brandFor, hasBrand, setErrorName } from './brand';
+import { brandFor, brandPrototype, hasBrand, setErrorName } from './brand';
 
 /**
  * The upload was cancelled through its `signal`. Named and coded as Node's own AbortError so
@@ -6,6 +6,9 @@ import { applyBrands, brandFor, hasBrand, setErrorName } from './brand';
  */
 export class AbortError extends Error {
   static readonly brand: symbol = brandFor('AbortError');
+  static {
+    brandPrototype(this);
+  }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return hasBrand(value, this.brand);
@@ -16,6 +19,5 @@ export class AbortError extends Error {
   constructor(message = 'The upload was aborted', options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     setErrorName(this, 'AbortError');
-    applyBrands(this);
   }
 }

@@ -1,32 +1,35 @@
 // Branding makes `instanceof` hold across copies of this package loaded side by side
 // (the ESM and the CJS build in one process, or two installed versions): each class
-// answers `instanceof` by a registry symbol on the instance, not by prototype identity.
-// The same technique undici uses in lib/core/errors.js.
+// answers `instanceof` by a registry symbol, not by prototype identity. The brand is a getter
+// on the class's prototype, so the prototype chain carries it: an instance has the brands of
+// every class it descends from, and so does a subclass's prototype
+// (`OFAuthApiError.prototype instanceof OFAuthUploadError`). The same technique undici uses
+// in lib/core/errors.js.
 
 const PREFIX = 'ofauth-upload-stream.error.';
 
 export interface BrandedClass {
   readonly brand: symbol;
+  readonly prototype: object;
 }
 
 export function brandFor(name: string): symbol {
   return Symbol.for(PREFIX + name);
 }
 
-/** Marks `instance` with the brand of every branded class in its prototype chain. */
-export function applyBrands(instance: object): void {
-  let proto: object | null = Object.getPrototypeOf(instance);
-  while (proto !== null && proto !== Object.prototype) {
-    const ctor = (proto as { constructor?: unknown }).constructor;
-    if (typeof ctor === 'function' && Object.prototype.hasOwnProperty.call(ctor, 'brand')) {
-      const brand = (ctor as unknown as BrandedClass).brand;
-      // Non-enumerable: brands must not show up in JSON.stringify or util.inspect.
-      Object.defineProperty(instance, brand, { value: true, enumerable: false });
-    }
-    proto = Object.getPrototypeOf(proto);
-  }
+function branded(): boolean {
+  return true;
 }
 
+/**
+ * Puts `brand` (by default the class's own) on `ctor.prototype` as a getter answering true.
+ * Non-enumerable, and not on the instance: brands never show up in JSON.stringify or util.inspect.
+ */
+export function brandPrototype(ctor: BrandedClass, brand: symbol = ctor.brand): void {
+  Object.defineProperty(ctor.prototype, brand, { get: branded, enumerable: false, configurable: false });
+}
+
+/** True for an object whose prototype chain carries `brand`. */
 export function hasBrand(value: unknown, brand: symbol): boolean {
   return (
     typeof value === 'object' &&

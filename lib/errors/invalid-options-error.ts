@@ -1,4 +1,4 @@
-import { applyBrands, brandFor, hasBrand, setErrorName } from './brand';
+import { brandFor, brandPrototype, hasBrand, setErrorName } from './brand';
 
 /**
  * A wrong option, thrown at construction before any request. It is a `TypeError` (what
@@ -6,6 +6,11 @@ import { applyBrands, brandFor, hasBrand, setErrorName } from './brand';
  */
 export class InvalidOptionsError extends TypeError {
   static readonly brand: symbol = brandFor('InvalidOptionsError');
+  static {
+    brandPrototype(this);
+    // Also an OFAuthUploadError for `instanceof`, though it cannot inherit from it.
+    brandPrototype(this, brandFor('OFAuthUploadError'));
+  }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return hasBrand(value, this.brand);
@@ -18,9 +23,6 @@ export class InvalidOptionsError extends TypeError {
     super(`Invalid OFAuthUploadStream options: ${issues.join('; ')}`);
     setErrorName(this, 'InvalidOptionsError');
     this.issues = issues;
-    applyBrands(this);
-    // Also an OFAuthUploadError for `instanceof`, though it cannot inherit from it.
-    Object.defineProperty(this, brandFor('OFAuthUploadError'), { value: true, enumerable: false });
   }
 
   toJSON(): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthApiError, type OFAuthApiErrorDetails } from './ofauth-api-error';
 
 /**
@@ -8,6 +8,9 @@ import { OFAuthApiError, type OFAuthApiErrorDetails } from './ofauth-api-error';
  */
 export class InvalidResponseError extends OFAuthApiError {
   static override readonly brand: symbol = brandFor('InvalidResponseError');
+  static {
+    brandPrototype(this);
+  }
 
   readonly reason: string;
 

@@ -1,4 +1,4 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthUploadError } from './ofauth-upload-error';
 
 /**
@@ -8,6 +8,9 @@ import { OFAuthUploadError } from './ofauth-upload-error';
  */
 export class MemoryLimitError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('MemoryLimitError');
+  static {
+    brandPrototype(this);
+  }
 
   /** The `maxBufferMemory` in force, in bytes. */
   readonly limit: number;

@@ -1,9 +1,12 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthUploadError } from './ofauth-upload-error';
 
 /** The request never got a usable answer (connection refused or reset, timeout) after its retries. */
 export class NetworkError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('NetworkError');
+  static {
+    brandPrototype(this);
+  }
 
   readonly method: string;
   readonly path: string;

@@ -1,4 +1,4 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthUploadError } from './ofauth-upload-error';
 
 export interface OFAuthApiErrorDetails {
@@ -16,6 +16,9 @@ export interface OFAuthApiErrorDetails {
 /** The server answered with an HTTP status we could not accept (after any retries). */
 export class OFAuthApiError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('OFAuthApiError');
+  static {
+    brandPrototype(this);
+  }
 
   readonly status: number;
   readonly method: string;

@@ -1,4 +1,4 @@
-import { applyBrands, brandFor, hasBrand, setErrorName } from './brand';
+import { brandFor, brandPrototype, hasBrand, setErrorName } from './brand';
 
 export interface OFAuthUploadErrorOptions {
   cause?: unknown;
@@ -10,6 +10,9 @@ export interface OFAuthUploadErrorOptions {
  */
 export class OFAuthUploadError extends Error {
   static readonly brand: symbol = brandFor('OFAuthUploadError');
+  static {
+    brandPrototype(this);
+  }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
     return hasBrand(value, this.brand);
@@ -21,7 +24,6 @@ export class OFAuthUploadError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     setErrorName(this, 'OFAuthUploadError');
     this.code = code;
-    applyBrands(this);
   }
 
   /** A plain, secret-free description (what the CLI prints with --json). */

@@ -1,9 +1,12 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthUploadError } from './ofauth-upload-error';
 
 /** The init answer is malformed or inconsistent; raised before any byte is sent. */
 export class PlanError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('PlanError');
+  static {
+    brandPrototype(this);
+  }
 
   readonly issues: readonly string[];
 

@@ -1,9 +1,12 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthUploadError } from './ofauth-upload-error';
 
 /** The source produced more or fewer bytes than the declared `size`. */
 export class SizeMismatchError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('SizeMismatchError');
+  static {
+    brandPrototype(this);
+  }
 
   readonly expected: number;
   /** Bytes seen when the mismatch was detected (for an overrun: at least this many). */

@@ -1,9 +1,12 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthUploadError } from './ofauth-upload-error';
 
 /** The upload session's `expiresAt` passed before all parts were sent. */
 export class UploadExpiredError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('UploadExpiredError');
+  static {
+    brandPrototype(this);
+  }
 
   readonly expiresAt: string;
 

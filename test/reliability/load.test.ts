@@ -1,9 +1,8 @@
-import { pipeline } from 'node:stream/promises';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OFAuthUploadStream } from '../../lib/index';
 import { type ChildEmulator, startChildEmulator } from '../emulator-child';
-import { KiB, MiB, generatedSource } from '../helpers';
+import { KiB, MiB, writeRecycling } from '../helpers';
 
 const UPLOADS = 20;
 const PART_SIZE = 1 * MiB;
@@ -43,14 +42,13 @@ describe('load', () => {
     const timer = setInterval(sample, 5);
     try {
       const uploads = Array.from({ length: UPLOADS }, async (_, i) => {
-        const src = generatedSource(SIZE, i + 1, CHUNK, RING);
         const upload = new OFAuthUploadStream({
           apiKey: server.apiKey, connectionId: 'load', baseUrl: server.url, filename: `load-${i}.bin`,
           contentType: 'video/mp4', size: SIZE, concurrency: CONCURRENCY, dispatcher,
         });
         upload.on('part', sample);
-        await pipeline(src, upload);
-        return { id: upload.result!.mediaUploadId, sha256: src.sha256() };
+        const sha256 = await writeRecycling(upload, SIZE, i + 1, CHUNK, RING);
+        return { id: upload.result!.mediaUploadId, sha256 };
       });
       const results = await Promise.all(uploads);
       for (const r of results) {
