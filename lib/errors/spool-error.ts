@@ -1,4 +1,4 @@
-import { brandFor, setErrorName } from './brand';
+import { brandFor, brandPrototype, setErrorName } from './brand';
 import { OFAuthUploadError } from './ofauth-upload-error';
 
 export type SpoolFailure = 'limit' | 'disk';
@@ -9,6 +9,9 @@ export type SpoolFailure = 'limit' | 'disk';
  */
 export class SpoolError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('SpoolError');
+  static {
+    brandPrototype(this);
+  }
 
   readonly reason: SpoolFailure;
   /** `spool.maxBytes`, when the source outgrew it. */
