@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -36,10 +36,23 @@ beforeEach(() => {
 afterEach(async () => {
   await emu?.close();
   emu = undefined;
-  // Whatever happened, the spool is gone: nothing may be left in its dir.
+  // Whatever happened, the spool is gone: nothing may be left in its dir, nor open.
   expect(readdirSync(dir)).toEqual([]);
+  expect(openFilesIn(dir)).toEqual([]);
   rmSync(dir, { recursive: true, force: true });
 });
+
+/** Paths of this process's open files that point into `folder` (Linux: /proc/self/fd). */
+function openFilesIn(folder: string): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(folder) ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /** Options without `size`: the source is spooled in `dir`. */
 function options(e: Pick<Emulator, 'url'>, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions {
