@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -68,6 +68,8 @@ describe('Spool', () => {
     const open = openFilesIn(dir);
     expect(open).toHaveLength(1);
     expect(open[0]).toMatch(/ofauth-spool-.* \(deleted\)$/);
+    const fd = readdirSync('/proc/self/fd').find((n) => { try { return readlinkSync(`/proc/self/fd/${n}`) === open[0]; } catch { return false; } });
+    expect(statSync(`/proc/self/fd/${fd}`).mode & 0o777).toBe(0o600);
     expect((await readBack(spool, data.length)).equals(data)).toBe(true);
     // At least every MiB, and once at the end.
     expect(events.filter((e) => e.onDisk).map((e) => e.bytes).slice(-4)).toEqual([expect.any(Number), expect.any(Number), expect.any(Number), data.length]);
