@@ -3,7 +3,7 @@
 //
 //   node benchmarks/child.mjs --kind ours --size 1GiB --part-size 8MiB --concurrency 4 [--sink URL]
 //
-// kinds: idle | ceiling | ours | naive | libstorage. Without --sink it starts its own sink
+// kinds: idle | ceiling | ours | spool | tempfile | naive | libstorage. Without --sink it starts its own sink
 // process (handy under `node --cpu-prof` / `--heap-prof`). With --base-url/--api-key it uploads
 // to another server speaking our protocol (the emulator) instead; byte accounting is then that
 // server's business. The result is one JSON object: sent over IPC when forked, else printed.
@@ -14,7 +14,10 @@
 // maxRSS read (the transfer's own peak) → verify with the sink → tear down → whole-process peak
 // (the larger of the warm-up's and the transfer's).
 import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -94,7 +97,9 @@ const sinkStats = () => (sinkUrl === undefined ? Promise.resolve(undefined) : co
 async function prepare() {
   switch (kind) {
     case 'idle':
-    case 'ours': {
+    case 'ours':
+    case 'spool':
+    case 'tempfile': {
       const { OFAuthUploadStream } = await loadLibrary();
       /** @type {import('undici').Dispatcher | undefined} */
       let dispatcher;
@@ -102,18 +107,36 @@ async function prepare() {
         const { Agent } = await import('undici');
         dispatcher = new Agent(JSON.parse(args.agent));
       }
-      const upload = async (bytes, part, filename) => {
-        const stream = new OFAuthUploadStream({
+      // 'spool' and 'tempfile' compare the two ways to send a source of unknown size: the
+      // library's spool (no size given), and by hand: write it to a temp file, stat, upload it.
+      const tmp = kind === 'spool' || kind === 'tempfile' ? await mkdtemp(join(tmpdir(), 'bench-spool-')) : undefined;
+      const streamFor = (filename, extra) =>
+        new OFAuthUploadStream({
           apiKey: args['api-key'],
           connectionId: 'bench',
           baseUrl,
           filename,
-          size: bytes,
           contentType: args['content-type'],
           concurrency,
           ...(dispatcher ? { dispatcher } : {}),
+          ...extra,
         });
-        await pipeline(generatedSource(bytes, chunkSize, args.source), stream);
+      const upload = async (bytes, part, filename) => {
+        const source = generatedSource(bytes, chunkSize, args.source);
+        let stream;
+        if (kind === 'spool') {
+          stream = streamFor(filename, { spool: { dir: tmp } });
+          await pipeline(source, stream);
+        } else if (kind === 'tempfile') {
+          const path = join(tmp, filename);
+          await pipeline(source, createWriteStream(path));
+          stream = streamFor(filename, { size: (await stat(path)).size });
+          await pipeline(createReadStream(path), stream);
+          await rm(path);
+        } else {
+          stream = streamFor(filename, { size: bytes });
+          await pipeline(source, stream);
+        }
         return stream.result;
       };
       return {
@@ -128,6 +151,7 @@ async function prepare() {
         },
         close: async () => {
           await dispatcher?.close();
+          if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
         },
       };
     }
@@ -294,7 +318,7 @@ async function main() {
     chunk: chunkSize,
     source: args.source,
     partSize: kind === 'ceiling' || kind === 'idle' ? undefined : partSize,
-    concurrency: kind === 'ours' || kind === 'libstorage' || kind === 'idle' ? concurrency : kind === 'naive' ? 1 : undefined,
+    concurrency: ['ours', 'spool', 'tempfile', 'libstorage', 'idle'].includes(kind) ? concurrency : kind === 'naive' ? 1 : undefined,
     wallS: wall,
     mibPerS: kind === 'idle' ? undefined : bytes / MiB / wall,
     cpuS,

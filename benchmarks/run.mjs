@@ -123,6 +123,10 @@ function rows() {
     },
     ours(4, 8, { suffix: '-256mib', size: quick ? 64 * MiB : 256 * MiB, note: `, ${quick ? '64 MiB' : '256 MiB'} upload` }),
     ours(4, 8, { suffix: '-2gib', size: quick ? 512 * MiB : 2048 * MiB, note: `, ${quick ? '512 MiB' : '2 GiB'} upload` }),
+    // Unknown size: the library's spool (no size) against writing a temp file by hand and
+    // uploading it; both with the same source, c=4 and 8 MiB parts.
+    { id: 'spool', label: 'unknown size: spool (memory 8 MiB, then disk) + upload', kind: 'spool', size, chunk: 64 * K, source: 'view', partSize: 8 * MiB, concurrency: 4 },
+    { id: 'tempfile', label: 'unknown size by hand: temp file, stat, upload it', kind: 'tempfile', size, chunk: 64 * K, source: 'view', partSize: 8 * MiB, concurrency: 4 },
     // The same pair with a source that allocates every chunk, as fs.createReadStream does.
     { id: 'ceiling-fresh', label: 'ceiling, fresh buffer per chunk', kind: 'ceiling', size, chunk: 64 * K, source: 'fresh' },
     // Its ratios are to ceiling-fresh: the same source.
@@ -314,6 +318,15 @@ function targets(byId, samples) {
     out.push({ name: `${id} RSS at end ≤ idle (${fmt(idle, 1)}) + 1.25·(c+1)·partSize`, value: `${fmt(rss, 1)} MiB`, limit: `≤ ${fmt(idle + pool, 1)} MiB`, holds: rss <= idle + pool, formal: formalIds.has(id) });
     const growth = r.metrics.rssGrowthMiB.median;
     out.push({ name: `${id} RSS growth over its own warmed RSS ≤ 1.25·(c+1)·partSize`, value: `${fmt(growth, 1)} MiB`, limit: `≤ ${fmt(pool, 1)} MiB`, holds: growth <= pool, formal: false });
+  }
+  if (byId.spool && byId.tempfile) {
+    const wall = perRound('spool', 'tempfile', 'wallS');
+    const rounds = (samples.spool ?? []).map((r, i) => fmt(r.wallS / samples.tempfile?.[i]?.wallS)).join(', ');
+    out.push({ name: `spool wall time vs temp file by hand (rounds: ${rounds})`, value: `${fmt(wall)}×`, limit: '≤ 1.1×', holds: wall === undefined ? undefined : wall <= 1.1, formal: true });
+    const r = byId.spool;
+    const bound = idle + 8 + (1.25 * (r.concurrency + 1) * r.partSize) / MiB;
+    const rss = r.metrics.rssEndMiB.median;
+    out.push({ name: `spool RSS at end ≤ idle (${fmt(idle, 1)}) + spool.memory (8) + 1.25·(c+1)·partSize`, value: `${fmt(rss, 1)} MiB`, limit: `≤ ${fmt(bound, 1)} MiB`, holds: rss <= bound, formal: true });
   }
   const small = byId['ours-c4-8m-256mib']?.metrics.rssEndMiB.median;
   const big = byId['ours-c4-8m-2gib']?.metrics.rssEndMiB.median;
