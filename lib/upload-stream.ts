@@ -73,7 +73,7 @@ export class OFAuthUploadStream extends Writable {
   #session: UploadSession | undefined;
   #result: UploadResult | undefined;
   #detachSignal: (() => void) | undefined;
-  /** Work that must be over before `close`: init, spool writes, the pulled upload. */
+  /** Work that must be over before `close`: init, spool writes, finalizing, the pulled upload. */
   readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(options: OFAuthUploadOptions) {
@@ -221,7 +221,8 @@ export class OFAuthUploadStream extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
-    const done = this.#spool === undefined ? this.#finishPushed() : this.#track(this.#finishSpooled(this.#spool));
+    // Tracked: complete (or the spooled upload) is in flight until it settles, and `close` waits for it.
+    const done = this.#track(this.#spool === undefined ? this.#finishPushed() : this.#finishSpooled(this.#spool));
     done.then(
       (result) => {
         this.#result = result;

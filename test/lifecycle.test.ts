@@ -75,6 +75,20 @@ describe("'close' means nothing of this upload is in flight", () => {
     await counting.close();
   });
 
+  it('destroy() while complete is in flight: close comes only after complete has settled', async () => {
+    const e = await emulator({ mode: 'multipart', faults: [{ route: 'complete', action: { type: 'hang' } }] });
+    const counting = countingDispatcher();
+    const upload = new OFAuthUploadStream(options(e, 2 * 64 * KiB, { dispatcher: counting.dispatcher }));
+    upload.on('error', () => {});
+    upload.end(bytes(2 * 64 * KiB, 3));
+    for (let i = 0; i < 200 && !e.requests.some((r) => r.route === 'complete'); i++) await new Promise((r) => setTimeout(r, 5));
+    expect(counting.open()).toBe(1);
+    const openAtClose = new Promise<number>((resolve) => upload.on('close', () => resolve(counting.open())));
+    upload.destroy(new Error('stop'));
+    expect(await openAtClose).toBe(0);
+    await counting.close();
+  });
+
   it('a request slow to honour the abort holds close back (no grace period that pretends)', async () => {
     const e = await emulator({ faults: [{ route: 'part', action: { type: 'hang' } }] });
     const counting = countingDispatcher(1500);
