@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -12,7 +12,7 @@ import * as library from '../lib/index';
 import { type CdnMode, FFMPEG_TEE, ReadmeHarness, README_PRELOAD } from './cli/readme-harness';
 import { type Sample, documentedNames, fences, shellSamples, toJavaScript, tsSamples, typecheck } from './cli/readme-samples';
 import { isFragmentedMp4, makeTestVideo, REAL_FFMPEG, withFfmpeg } from './cli/real-ffmpeg';
-import { type CliRun, ROOT, bytes, ensureBuilt, runCli, sha256 } from './cli/run-cli';
+import { type CliRun, ROOT, bytes, ensureBuilt, runCli, sha256, waitFor } from './cli/run-cli';
 
 // Every ```ts block of the README is type-checked against the real types and run: with plain
 // Node against the built package, the emulator and the harness of test/cli/readme-harness.ts,
@@ -134,7 +134,8 @@ describe('README samples, every one run with Node against dist/ and the emulator
 
   for (const sample of runnable) {
     const needsFfmpeg = sample.heading === FFMPEG_SAMPLE;
-    it.skipIf(needsFfmpeg && REAL_FFMPEG.skip !== undefined)(withFfmpeg(`README.md:${sample.line} (${sample.heading})`), async () => {
+    const name = `README.md:${sample.line} (${sample.heading})`;
+    it.skipIf(needsFfmpeg && REAL_FFMPEG.skip !== undefined)(needsFfmpeg ? withFfmpeg(name) : name, async () => {
       const { problems, calls, transcoded } = await runSample(sample, `line-${sample.line}`);
       expect(problems).toEqual([]);
       // The real ffmpeg wrote a fragmented MP4, and that is what the vault holds (problems above).
@@ -295,19 +296,26 @@ describe('README samples, every one run with Node against dist/ and the emulator
       expect(emu.uploads().filter((u) => u.completed)).toEqual([]);
     });
 
-    it('a request cut short in the middle of the file: no session is opened, and the server serves the next one', async () => {
+    it('a request cut short in the middle of the file: no session, its spool file is closed, and the server serves the next one', async () => {
       emu.reset();
+      // Past spool.memory (8 MiB), so the spool is a file, then the browser goes away.
+      const partial = bytes(9 * 1024 * 1024, 9);
       const boundary = 'readme-boundary';
       const head = `--${boundary}\r\ncontent-disposition: form-data; name="media"; filename="clip.mp4"\r\ncontent-type: video/mp4\r\n\r\n`;
       const socket = connect(Number(new URL(base).port), '127.0.0.1');
       await new Promise<void>((resolve) => socket.once('connect', resolve));
       socket.write(
-        `POST /upload HTTP/1.1\r\nhost: localhost\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${head.length + clip.length + 100}\r\n\r\n${head}`,
+        `POST /upload HTTP/1.1\r\nhost: localhost\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${head.length + partial.length + 100}\r\n\r\n${head}`,
       );
-      await new Promise<void>((resolve) => socket.write(clip.subarray(0, 1024 * 1024), () => resolve()));
-      await sleep(100);
+      await new Promise<void>((resolve) => socket.write(partial, () => resolve()));
+      // On Linux, the server's open spool file (unlinked, so only its descriptor shows it).
+      const fds = `/proc/${child?.pid ?? 0}/fd`;
+      const spoolFiles = () => readdirSync(fds).filter((fd) => safeReadlink(join(fds, fd)).includes('ofauth-spool-')).length;
+      const linux = existsSync(fds);
+      if (linux) await waitFor(() => spoolFiles() === 1);
       socket.destroy();
-      await sleep(100);
+      if (linux) await waitFor(() => spoolFiles() === 0);
+      else await sleep(200);
       expect(emu.requests).toEqual([]);
       const next = await post(form([['thumb.jpg', clip]]));
       expect(next.status).toBe(200);
@@ -442,6 +450,15 @@ for (const sample of vitestSamples) {
   describe(`README vitest sample at README.md:${sample.line}`, async () => {
     await import(pathToFileURL(file).href);
   });
+}
+
+/** Where a symlink points, or '' if it is gone (a descriptor closed meanwhile). */
+function safeReadlink(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
 }
 
 /** A port nothing listens on right now. */
