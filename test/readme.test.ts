@@ -1,23 +1,30 @@
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { FormData, fetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../lib/emulator/index';
 import * as library from '../lib/index';
-import { ReadmeHarness, README_PRELOAD } from './cli/readme-harness';
+import { type CdnMode, FFMPEG_TEE, ReadmeHarness, README_PRELOAD } from './cli/readme-harness';
 import { type Sample, documentedNames, fences, shellSamples, toJavaScript, tsSamples, typecheck } from './cli/readme-samples';
-import { ROOT, bytes, ensureBuilt, runCli, sha256 } from './cli/run-cli';
+import { isFragmentedMp4, makeTestVideo, REAL_FFMPEG, withFfmpeg } from './cli/real-ffmpeg';
+import { type CliRun, ROOT, bytes, ensureBuilt, runCli, sha256, waitFor } from './cli/run-cli';
 
 // Every ```ts block of the README is type-checked against the real types and run: with plain
 // Node against the built package, the emulator and the harness of test/cli/readme-harness.ts,
 // except the one marked `<!-- readme-test: vitest -->`, which is imported here so its tests run as
-// this file's own. ```sh blocks marked `<!-- readme-test: run -->` are run with bash.
+// this file's own, and the one marked `<!-- readme-test: server -->`, which is started, sent
+// requests, and stopped. ```sh blocks marked `<!-- readme-test: run -->` are run with bash.
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const ENV_NAMES = ['OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL'];
 const POST_SAMPLE = 'Using the result in a post or a message';
+const DOWNLOAD_SAMPLE = 'From an HTTP download';
+const FFMPEG_SAMPLE = "From ffmpeg's stdout";
 const samples = tsSamples(README);
 // Inside the repo: the scripts must resolve 'ofauth-upload-stream' by package self-reference.
 const work = join(ROOT, 'test', `.readme-run-${process.pid}`);
@@ -39,11 +46,12 @@ describe('README code blocks', () => {
   }, 60_000);
 });
 
-// Every ts sample but the vitest one is run with plain Node against dist/, as written, in the
-// harness of test/cli/readme-harness.ts: the API at OFAUTH_BASE_URL (the emulator behind a front
-// that also answers posts and messages), a local S3 and CDN, a stand-in ffmpeg, and no other
-// network. Each must exit 0 with a clean stderr, having finalized exactly one upload of the bytes
-// it was given. A sample that ignores OFAUTH_BASE_URL fails: the preload refuses production.
+// Every ts sample but the vitest and server ones is run with plain Node against dist/, as
+// written, in the harness of test/cli/readme-harness.ts: the API at OFAUTH_BASE_URL (the emulator
+// behind a front that also answers posts and messages), a local S3 and CDN, the real ffmpeg, and
+// no other network. Each must exit 0 with a clean stderr, having finalized exactly one upload of
+// the bytes it was given. A sample that ignores OFAUTH_BASE_URL fails: the preload refuses
+// production.
 describe('README samples, every one run with Node against dist/ and the emulator', () => {
   let emu: Emulator;
   let harness: ReadmeHarness;
@@ -51,12 +59,11 @@ describe('README samples, every one run with Node against dist/ and the emulator
   const API_KEY = 'sk_readme_key';
 
   // The files the samples read, in the directory they run in; the S3 object and the download are
-  // the clip too, and the stand-in ffmpeg transcodes input.mov to a copy and talk.mp4 to PCM.
+  // the clip too. talk.mov, a real video made by the real ffmpeg, is the transcode's input.
   const clip = bytes(2 * 1024 * 1024 + 17, 5);
-  const talk = bytes(100_003, 7);
-  const inputs: Record<string, Buffer> = { 'clip.mp4': clip, 'thumb.jpg': bytes(40_000, 6), 'input.mov': clip, 'talk.mp4': talk };
-  /** What each uploaded filename must hold. */
-  const expected: Record<string, Buffer> = { 'clip.mp4': clip, 'thumb.jpg': inputs['thumb.jpg'] ?? Buffer.alloc(0), 'talk.pcm': cycle(talk, 30 * 48_000 * 2 * 2) };
+  const inputs: Record<string, Buffer> = { 'clip.mp4': clip, 'thumb.jpg': bytes(40_000, 6) };
+  /** What each uploaded filename must hold; talk.mp4: what ffmpeg wrote, as its shim recorded. */
+  const expected: Record<string, Buffer> = { 'clip.mp4': clip, 'thumb.jpg': inputs['thumb.jpg'] ?? Buffer.alloc(0) };
 
   beforeAll(async () => {
     ensureBuilt();
@@ -66,7 +73,11 @@ describe('README samples, every one run with Node against dist/ and the emulator
       cdn: { 'clip.mp4': { body: clip, contentType: 'video/mp4' } },
     });
     cwd = mkdtempSync(join(tmpdir(), 'ofauth-readme-'));
-  });
+    if (REAL_FFMPEG.path !== undefined) {
+      await makeTestVideo(REAL_FFMPEG.path, join(cwd, 'talk.mov'));
+      inputs['talk.mov'] = readFileSync(join(cwd, 'talk.mov'));
+    }
+  }, 60_000);
   afterAll(async () => {
     await harness.close();
     await emu.close();
@@ -74,15 +85,19 @@ describe('README samples, every one run with Node against dist/ and the emulator
   });
 
   /** Runs one sample in a fresh directory state and lists everything wrong with the outcome. */
-  async function runSample(sample: Sample, name: string, variant: { env?: Record<string, string>; rejectPosts?: boolean } = {}) {
+  async function runSample(sample: Sample, name: string, variant: { env?: Record<string, string>; rejectPosts?: boolean; cdn?: CdnMode } = {}) {
     for (const [file, data] of Object.entries(inputs)) writeFileSync(join(cwd, file), data);
+    rmSync(join(cwd, FFMPEG_TEE), { force: true });
     const script = join(work, `${name}.mjs`);
     writeFileSync(script, toJavaScript(sample, () => undefined));
     emu.reset();
     harness.reset();
     harness.rejectPosts = variant.rejectPosts ?? false;
+    harness.cdnMode = variant.cdn ?? 'chunked';
     const run = await runCli([], { cwd, script, nodeArgs: ['--import', pathToFileURL(README_PRELOAD).href], env: harness.env(cwd, variant.env) });
     const uploads = emu.uploads();
+    const transcoded = existsSync(join(cwd, FFMPEG_TEE)) ? readFileSync(join(cwd, FFMPEG_TEE)) : undefined;
+    const expectedNow: Record<string, Buffer> = { ...expected, ...(transcoded === undefined ? {} : { 'talk.mp4': transcoded }) };
     const problems: string[] = [];
     const stderr = run.stderr.replace(/\r\d+%/g, '');
     if (run.code !== 0) problems.push(`exit code ${String(run.code)}`);
@@ -94,26 +109,39 @@ describe('README samples, every one run with Node against dist/ and the emulator
     const bypassing = emu.requests.filter((r) => r.headers.host !== frontHost);
     if (bypassing.length > 0) problems.push(`${bypassing.length} request(s) reached the emulator without the front`);
     for (const upload of uploads) {
-      const want = expected[upload.filename];
+      const want = expectedNow[upload.filename];
       if (want === undefined) problems.push(`uploaded ${upload.filename}, a name the harness has no bytes for`);
       else if (upload.sha256 !== sha256(want)) problems.push(`${upload.filename}: stored bytes differ from the source`);
     }
-    return { run, uploads, problems, calls: [...harness.calls] };
+    return { run, uploads, problems, calls: [...harness.calls], transcoded };
   }
 
   const runnable = samples.filter((s) => s.mode === 'run');
+  const servers = samples.filter((s) => s.mode === 'server');
+  const sampleUnder = (heading: string): Sample => {
+    const sample = samples.find((s) => s.heading === heading);
+    if (!sample) throw new Error(`no sample under "${heading}"`);
+    return sample;
+  };
 
-  it('every ts sample but the vitest one is run, and each reads the three OFAUTH_ variables', () => {
-    expect(runnable.length).toBe(samples.length - 1);
-    expect(runnable.length).toBeGreaterThanOrEqual(8);
-    const missing = runnable.flatMap((s) => ENV_NAMES.filter((name) => !s.code.includes(`process.env.${name}`)).map((name) => `README.md:${s.line} ${name}`));
+  it('every ts sample but the vitest and server ones is run, and each reads the three OFAUTH_ variables', () => {
+    expect(runnable.length).toBe(samples.length - 2);
+    expect(runnable.length).toBeGreaterThanOrEqual(7);
+    expect(servers).toHaveLength(1);
+    const missing = [...runnable, ...servers].flatMap((s) => ENV_NAMES.filter((name) => !s.code.includes(`process.env.${name}`)).map((name) => `README.md:${s.line} ${name}`));
     expect(missing).toEqual([]);
   });
 
   for (const sample of runnable) {
-    it(`README.md:${sample.line} (${sample.heading})`, async () => {
-      const { problems, calls } = await runSample(sample, `line-${sample.line}`);
+    const needsFfmpeg = sample.heading === FFMPEG_SAMPLE;
+    const name = `README.md:${sample.line} (${sample.heading})`;
+    it.skipIf(needsFfmpeg && REAL_FFMPEG.skip !== undefined)(needsFfmpeg ? withFfmpeg(name) : name, async () => {
+      const { run, problems, calls, transcoded } = await runSample(sample, `line-${sample.line}`);
       expect(problems).toEqual([]);
+      // The real ffmpeg wrote a fragmented MP4, and that is what the vault holds (problems above).
+      if (needsFfmpeg) expect(transcoded !== undefined && isFragmentedMp4(transcoded)).toBe(true);
+      // The CDN sends the download chunked (see the test below): no size, so it was spooled.
+      if (sample.heading === DOWNLOAD_SAMPLE) expect(run.stdout).toMatch(/ 2097169 bytes spooled\n$/);
       // Only the post sample talks to the API beyond uploads, and every call it made was accepted.
       expect(calls).toEqual(
         sample.heading === POST_SAMPLE
@@ -139,6 +167,159 @@ describe('README samples, every one run with Node against dist/ and the emulator
     expect(run.code).toBe(0);
     expect(run.stderr.trim()).toBe('check OFAUTH_API_KEY');
     expect(uploads).toEqual([]);
+  });
+
+  it.skipIf(REAL_FFMPEG.skip !== undefined)(
+    withFfmpeg('the ffmpeg sample, with an ffmpeg that dies half-way: fails, and opens no session (nothing truncated is finalized)'),
+    async () => {
+      const { run, transcoded } = await runSample(sampleUnder(FFMPEG_SAMPLE), 'ffmpeg-crash', { env: { README_FFMPEG_CRASH_AFTER: '20000' } });
+      expect(transcoded?.length).toBe(20_000);
+      expect(run.code).not.toBe(0);
+      expect(run.stderr).toContain('ffmpeg failed: SIGKILL');
+      expect(emu.requests).toEqual([]);
+    },
+  );
+
+  it('the download sample, given a Content-Length, streams: init is sent while the download is half done', async () => {
+    const { run, problems } = await runSample(sampleUnder(DOWNLOAD_SAMPLE), 'download-length', { cdn: 'length' });
+    expect(problems).toEqual([]);
+    expect(harness.initBeforeDownloadEnded).toBe(true);
+    expect(run.stdout).toMatch(/ 2097169 bytes streamed\n$/);
+  });
+
+  it('the CDN stand-in sends the download chunked, with no Content-Length, unless a test asks otherwise', async () => {
+    harness.reset();
+    const answer = await fetch(new URL('/clip.mp4', harness.env(cwd).README_CDN_URL));
+    expect([answer.headers.get('content-length'), answer.headers.get('transfer-encoding')]).toEqual([null, 'chunked']);
+    expect(Buffer.from(await answer.arrayBuffer()).equals(clip)).toBe(true);
+  });
+
+  it('the download sample spools a gzip-encoded download (its Content-Length counts the compressed bytes) and stores the decoded bytes', async () => {
+    const { run, problems } = await runSample(sampleUnder(DOWNLOAD_SAMPLE), 'download-gzip', { cdn: 'gzip' });
+    expect(problems).toEqual([]);
+    expect(run.stdout).toMatch(/ 2097169 bytes spooled\n$/);
+  });
+
+  // The form-upload server, started with PORT set, sent what a browser sends, then stopped.
+  describe('the server sample (a form upload through busboy), started with PORT and sent forms', () => {
+    let child: ChildProcess | undefined;
+    let stopped: Promise<CliRun> | undefined;
+    let base = '';
+    let stderr = '';
+    let stderrRead = 0;
+    /** What the server printed on stderr since the last call. */
+    const newStderr = () => stderr.slice(stderrRead, (stderrRead = stderr.length));
+
+    beforeAll(async () => {
+      const sample = servers[0];
+      if (!sample) throw new Error('no server sample');
+      const port = await freePort();
+      base = `http://127.0.0.1:${port}`;
+      const script = join(work, `line-${sample.line}.mjs`);
+      writeFileSync(script, toJavaScript(sample, () => undefined));
+      stopped = runCli([], {
+        cwd,
+        script,
+        nodeArgs: ['--import', pathToFileURL(README_PRELOAD).href],
+        env: harness.env(cwd, { PORT: String(port) }),
+        onSpawn: (spawned) => {
+          child = spawned;
+          spawned.stderr?.on('data', (text: string | Buffer) => (stderr += String(text)));
+        },
+      });
+      await waitForListening(port, () => child?.exitCode !== null || child.signalCode !== null);
+    }, 30_000);
+    afterAll(async () => {
+      child?.kill('SIGTERM');
+      await stopped;
+    });
+
+    const form = (files: Array<[string, Buffer]>, fields: Record<string, string> = { title: 'my clip' }) => {
+      const body = new FormData();
+      for (const [name, value] of Object.entries(fields)) body.append(name, value);
+      for (const [filename, data] of files) body.append('media', new Blob([new Uint8Array(data)], { type: 'video/mp4' }), filename);
+      return body;
+    };
+    const post = async (body: FormData | string, headers: Record<string, string> = {}) => {
+      const answer = await fetch(`${base}/upload`, { method: 'POST', body, headers });
+      return { status: answer.status, body: (await answer.json()) as Record<string, unknown> };
+    };
+
+    it('GET / serves the form a browser posts', async () => {
+      const answer = await fetch(`${base}/`);
+      expect(answer.status).toBe(200);
+      expect(await answer.text()).toMatch(/<form method="post" action="\/upload" enctype="multipart\/form-data">[\s\S]*<input type="file" name="media"/);
+    });
+
+    it("a form with one file: 200 with the mediaUploadId, and the vault holds the file's bytes", async () => {
+      emu.reset();
+      const answer = await post(form([['clip.mp4', clip]]));
+      expect(answer).toEqual({ status: 200, body: { mediaUploadId: expect.stringMatching(/^upload:/), size: clip.length } });
+      expect(emu.uploads()).toEqual([
+        expect.objectContaining({ mediaUploadId: answer.body.mediaUploadId, filename: 'clip.mp4', contentType: 'video/mp4', size: clip.length, completed: true, sha256: sha256(clip) }),
+      ]);
+      expect(newStderr()).toBe('');
+    });
+
+    it('a form with two files: 400 "one file per request", and no session is opened', async () => {
+      emu.reset();
+      const answer = await post(form([['clip.mp4', clip], ['thumb.jpg', bytes(300_000, 8)]]));
+      expect(answer).toEqual({ status: 400, body: { error: 'one file per request' } });
+      expect(emu.requests).toEqual([]);
+      expect(newStderr()).toBe('');
+    });
+
+    it('a form without a file, an empty file input, a body that is not a form: 400, 400, 415', async () => {
+      emu.reset();
+      expect(await post(form([]))).toEqual({ status: 400, body: { error: 'the form has no file' } });
+      // What a browser sends for a file input left empty.
+      const empty = ['--b', 'content-disposition: form-data; name="media"; filename=""', 'content-type: application/octet-stream', '', '', '--b--', ''].join('\r\n');
+      expect(await post(empty, { 'content-type': 'multipart/form-data; boundary=b' })).toEqual({ status: 400, body: { error: 'no file was chosen' } });
+      expect(await post('{"file":"no"}', { 'content-type': 'application/json' })).toEqual({ status: 415, body: { error: 'send the file as multipart/form-data' } });
+      expect(emu.requests).toEqual([]);
+      expect(newStderr()).toBe('');
+    });
+
+    it("the vault refuses the upload: 502 with no details; they go to the server's log, without the key", async () => {
+      emu.reset();
+      emu.setFaults([{ route: 'init', action: { type: 'status', status: 403 } }]);
+      try {
+        expect(await post(form([['clip.mp4', clip]]))).toEqual({ status: 502, body: { error: 'the upload failed, try again later' } });
+      } finally {
+        emu.setFaults([]);
+      }
+      const log = newStderr();
+      expect(log).toContain('ERR_OFAUTH_API');
+      expect(log).not.toContain(API_KEY);
+      expect(emu.uploads().filter((u) => u.completed)).toEqual([]);
+    });
+
+    it('a request cut short in the middle of the file: no session, its spool file is closed, and the server serves the next one', async () => {
+      emu.reset();
+      // Past spool.memory (8 MiB), so the spool is a file, then the browser goes away.
+      const partial = bytes(9 * 1024 * 1024, 9);
+      const boundary = 'readme-boundary';
+      const head = `--${boundary}\r\ncontent-disposition: form-data; name="media"; filename="clip.mp4"\r\ncontent-type: video/mp4\r\n\r\n`;
+      const socket = connect(Number(new URL(base).port), '127.0.0.1');
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      socket.write(
+        `POST /upload HTTP/1.1\r\nhost: localhost\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${head.length + partial.length + 100}\r\n\r\n${head}`,
+      );
+      await new Promise<void>((resolve) => socket.write(partial, () => resolve()));
+      // On Linux, the server's open spool file (unlinked, so only its descriptor shows it).
+      const fds = `/proc/${child?.pid ?? 0}/fd`;
+      const spoolFiles = () => readdirSync(fds).filter((fd) => safeReadlink(join(fds, fd)).includes('ofauth-spool-')).length;
+      const linux = existsSync(fds);
+      if (linux) await waitFor(() => spoolFiles() === 1);
+      socket.destroy();
+      if (linux) await waitFor(() => spoolFiles() === 0);
+      else await sleep(200);
+      expect(emu.requests).toEqual([]);
+      const next = await post(form([['thumb.jpg', clip]]));
+      expect(next.status).toBe(200);
+      expect(emu.uploads().map((u) => [u.filename, u.completed, u.sha256])).toEqual([['thumb.jpg', true, sha256(clip)]]);
+      expect(newStderr()).toBe('');
+    });
   });
 
   it('a sample that ignores OFAUTH_BASE_URL fails here (it would reach production)', async () => {
@@ -269,9 +450,40 @@ for (const sample of vitestSamples) {
   });
 }
 
-/** `data` repeated and cut to `length` bytes: what the stand-in ffmpeg makes of its input. */
-function cycle(data: Buffer, length: number): Buffer {
-  return Buffer.concat(Array.from({ length: Math.ceil(length / data.length) }, () => data)).subarray(0, length);
+/** Where a symlink points, or '' if it is gone (a descriptor closed meanwhile). */
+function safeReadlink(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+}
+
+/** A port nothing listens on right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Until something accepts connections on `port`; fails if `gone()` says the process ended first, or after 10 s. */
+async function waitForListening(port: number, gone: () => boolean): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
+    if (gone()) throw new Error('the server sample exited before listening');
+    const listening = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
+      socket.once('close', () => socket.destroy());
+      socket.once('connect', () => socket.destroy());
+    });
+    if (listening) return;
+  }
+  throw new Error(`nothing listens on port ${port} after 10 s`);
 }
 
 /** `bash -c` with errexit and pipefail, so a failing stage of a pipe fails the recipe. */

@@ -1,7 +1,10 @@
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { gzipSync } from 'node:zlib';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { delimiter, join } from 'node:path';
 import type { Emulator } from '../../lib/emulator/index';
+import { REAL_FFMPEG } from './real-ffmpeg';
 import { ROOT } from './run-cli';
 
 // Everything a README sample reaches, on this machine, so every sample runs as written:
@@ -9,12 +12,16 @@ import { ROOT } from './run-cli';
 //   emulator, Host header included (the emulator builds its plans from it, so they point back
 //   here), and answers the post and message calls itself, as the API would for these samples;
 // - S3 for the S3 sample: AWS_ENDPOINT_URL_S3 points the SDK at a local GetObject;
-// - https://cdn.example.com for the download sample: README_CDN_URL, mapped by the preload;
-// - ffmpeg: a stand-in first on PATH (test/fixtures/readme/bin/ffmpeg);
+// - https://cdn.example.com for the download sample: README_CDN_URL, mapped by the preload, which
+//   sends its file chunked (no Content-Length), with a Content-Length, or gzip-encoded (`cdn`);
+// - ffmpeg: the real one of @ffmpeg-installer/ffmpeg, through a shim first on PATH
+//   (test/fixtures/readme/bin/ffmpeg) that copies what it writes to stdout to README_FFMPEG_TEE;
 // - and nothing else: the preload (test/fixtures/readme/preload.mjs) refuses other host names.
 
 export const README_BIN = join(ROOT, 'test', 'fixtures', 'readme', 'bin');
 export const README_PRELOAD = join(ROOT, 'test', 'fixtures', 'readme', 'preload.mjs');
+/** Where, in a sample's directory, the ffmpeg shim copies what ffmpeg wrote to stdout. */
+export const FFMPEG_TEE = '.ffmpeg-stdout';
 
 export interface FrontCall {
   route: 'post' | 'message';
@@ -61,7 +68,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** A file server for S3 GetObject (path style) and the CDN: Content-Length, type, no encoding. */
+/** A file server for S3 GetObject (path style): Content-Length, type, no encoding. */
 function fileServer(files: () => Record<string, { body: Buffer; contentType: string }>, needsAuth: boolean): Server {
   return createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/').slice(1);
@@ -79,10 +86,21 @@ function fileServer(files: () => Record<string, { body: Buffer; contentType: str
   });
 }
 
+/**
+ * How the CDN sends a file: 'chunked' with no Content-Length (the size is unknown to the client);
+ * 'length' with one, holding the second half back until the upload's init arrived (or 5 s
+ * passed), so a test can tell that the client streamed instead of spooling; 'gzip' encoded with
+ * the compressed length, although the client asked for the identity encoding.
+ */
+export type CdnMode = 'chunked' | 'length' | 'gzip';
+
 export class ReadmeHarness {
   readonly calls: FrontCall[] = [];
   /** When set, the front answers posts with 400, to prove a sample checks `response.ok`. */
   rejectPosts = false;
+  cdnMode: CdnMode = 'chunked';
+  /** In 'length' mode: whether the upload's init arrived while the download was half sent. */
+  initBeforeDownloadEnded: boolean | undefined;
   #consumed = new Set<string>();
   #servers: Server[] = [];
   #urls = { front: '', s3: '', cdn: '' };
@@ -97,13 +115,13 @@ export class ReadmeHarness {
     const harness = new ReadmeHarness(emulator, apiKey, objects);
     const front = createServer((req, res) => void harness.#front(req, res));
     const s3 = fileServer(() => harness.objects.s3, true);
-    const cdn = fileServer(() => harness.objects.cdn, false);
+    const cdn = createServer((req, res) => void harness.#cdn(req, res));
     harness.#servers = [front, s3, cdn];
     harness.#urls = { front: await listen(front), s3: await listen(s3), cdn: await listen(cdn) };
     return harness;
   }
 
-  /** The environment of a sample: the three OFAUTH_ variables, S3's, the CDN's, ffmpeg on PATH. */
+  /** The environment of a sample: the three OFAUTH_ variables, S3's, the CDN's, ffmpeg's shim on PATH. */
   env(cwd: string, overrides: Record<string, string> = {}): Record<string, string> {
     return {
       OFAUTH_API_KEY: this.apiKey,
@@ -120,6 +138,9 @@ export class ReadmeHarness {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       README_CDN_URL: this.#urls.cdn,
       PATH: `${README_BIN}${delimiter}${process.env.PATH ?? ''}`,
+      // The ffmpeg shim runs the real binary and copies its stdout here.
+      ...(REAL_FFMPEG.path === undefined ? {} : { README_FFMPEG: REAL_FFMPEG.path }),
+      README_FFMPEG_TEE: join(cwd, FFMPEG_TEE),
       ...overrides,
     };
   }
@@ -127,7 +148,35 @@ export class ReadmeHarness {
   reset(): void {
     this.calls.length = 0;
     this.rejectPosts = false;
+    this.cdnMode = 'chunked';
+    this.initBeforeDownloadEnded = undefined;
     this.#consumed.clear();
+  }
+
+  async #cdn(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/').slice(1);
+    const file = this.objects.cdn[path];
+    if (req.method !== 'GET' || file === undefined) return answer(res, 404, { error: `no ${path}` });
+    // Kept alive: undici 7.30.2 crashes the client when a server closes the connection while the
+    // client is not reading (nodejs/undici#5360, see test/known-issues/undici-paused-close.test.ts).
+    const headers = { 'content-type': file.contentType };
+    if (this.cdnMode === 'gzip') {
+      const encoded = gzipSync(file.body);
+      res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': encoded.length });
+      return void res.end(encoded);
+    }
+    if (this.cdnMode === 'chunked') {
+      res.writeHead(200, headers);
+      for (let at = 0; at < file.body.length; at += 256 * 1024) res.write(file.body.subarray(at, at + 256 * 1024));
+      return void res.end();
+    }
+    res.writeHead(200, { ...headers, 'content-length': file.body.length });
+    const half = Math.floor(file.body.length / 2);
+    res.write(file.body.subarray(0, half));
+    const seen = () => this.emulator.requests.some((r) => r.route === 'init');
+    for (let waited = 0; !seen() && waited < 5000; waited += 20) await sleep(20);
+    this.initBeforeDownloadEnded = seen();
+    res.end(file.body.subarray(half));
   }
 
   async close(): Promise<void> {

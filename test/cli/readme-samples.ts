@@ -3,10 +3,12 @@ import ts from 'typescript';
 import { ROOT } from './run-cli';
 
 /**
- * How a sample is exercised beyond type-checking: every one is run with Node, except the one
- * marked `<!-- readme-test: vitest -->` just above its fence, which is a test file itself.
+ * How a sample is exercised beyond type-checking: every one is run with Node to its end, except
+ * those marked just above their fence: `<!-- readme-test: vitest -->`, a test file itself, and
+ * `<!-- readme-test: server -->`, a server the test starts with PORT set, sends requests to,
+ * then stops.
  */
-export type SampleMode = 'run' | 'vitest';
+export type SampleMode = 'run' | 'vitest' | 'server';
 
 export interface Sample {
   /** 1-based README line of the first code line. */
@@ -22,7 +24,7 @@ export interface Fence {
   lang: string;
 }
 
-const VITEST_MARKER = '<!-- readme-test: vitest -->';
+const MARKERS: Record<string, SampleMode> = { '<!-- readme-test: vitest -->': 'vitest', '<!-- readme-test: server -->': 'server' };
 
 /** A ```sh block marked `<!-- readme-test: run -->`: run with bash by the README test. */
 export interface ShellSample {
@@ -73,7 +75,7 @@ export function tsSamples(markdown: string): Sample[] {
     if (text !== '```ts') continue;
     const end = lines.indexOf('```', i + 1);
     if (end === -1) throw new Error(`README line ${i + 1}: unclosed ts block`);
-    const mode: SampleMode = lines[i - 1] === VITEST_MARKER ? 'vitest' : 'run';
+    const mode: SampleMode = MARKERS[lines[i - 1] ?? ''] ?? 'run';
     samples.push({ line: i + 2, mode, heading, code: lines.slice(i + 1, end).join('\n') });
     i = end;
   }
