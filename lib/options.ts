@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors';
+import type { UploadSession } from './plan';
 
 export const DEFAULT_BASE_URL = 'https://api.ofauth.com';
 
@@ -108,6 +109,12 @@ const fileOptionsSchema = z.strictObject({
     .default(false),
   onResume: z
     .custom<(info: ResumeInfo) => void>((v) => typeof v === 'function', {
+      error: 'expected a function',
+    })
+    .optional(),
+  /** The session each attempt uploads to (a new init's answer, or the resumed plan), before any byte is sent. */
+  onSession: z
+    .custom<(session: UploadSession) => void>((v) => typeof v === 'function', {
       error: 'expected a function',
     })
     .optional(),

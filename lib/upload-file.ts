@@ -145,6 +145,7 @@ async function attempt(run: FileRun, start: SessionStart): Promise<UploadResult>
   let sink: UploadSink | undefined;
   try {
     const { session, done } = await start(api);
+    options.onSession?.(session);
     const onProgress = options.onProgress;
     sink = sinkFor(
       session,

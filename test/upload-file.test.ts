@@ -52,7 +52,9 @@ describe('uploadFile', () => {
     it(`${mode}: the file arrives intact, named after it, typed from its extension`, async () => {
       const e = await emulator({ mode, ...(mode === 'single' ? { partSize: MiB } : {}) });
       const data = bytes(5 * P + 123, 3);
-      const result = await uploadFile(file('Clip.MOV', data), options(e));
+      const sessions: string[] = [];
+      const result = await uploadFile(file('Clip.MOV', data), options(e, { onSession: (s) => sessions.push(s.mediaUploadId) }));
+      expect(sessions).toEqual([result.mediaUploadId]);
       expect(result.size).toBe(data.length);
       expect(e.media(result.mediaUploadId)).toMatchObject({ filename: 'Clip.MOV', contentType: 'video/quicktime', size: data.length, completed: true, sha256: sha256(data) });
       expect(e.requests.filter((r) => r.route === 'init')).toHaveLength(1);

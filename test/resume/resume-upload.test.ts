@@ -166,7 +166,9 @@ describe('resume: when the journal cannot be trusted, a new session', () => {
       forget(e);
       const mark = lastId(e);
       const seen: ResumeInfo[] = [];
-      const result = await uploadFile(path, options(e, { onResume: (info) => seen.push(info) }));
+      const sessions: string[] = [];
+      const result = await uploadFile(path, options(e, { onResume: (info) => seen.push(info), onSession: (s) => sessions.push(s.mediaUploadId) }));
+      expect(sessions).toEqual([previous, result.mediaUploadId]);
       expect(seen.map((s) => [s.restarted, s.reason])).toEqual([
         [false, undefined],
         [true, 'gone'],
