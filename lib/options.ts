@@ -14,6 +14,8 @@ export interface ResumeInfo {
   mediaUploadId: string;
   /** Parts the vault already has, not sent again (0 when restarted). */
   partsDone: number;
+  /** Their bytes: where progress starts from. */
+  bytesDone: number;
   totalParts: number;
   restarted: boolean;
   /** Only when restarted: the session expired or had under a minute left; the server no longer knew it (404/410); or it was plan-less (nothing to skip). */

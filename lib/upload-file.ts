@@ -6,7 +6,7 @@ import { AbortError, OFAuthApiError, SourceChangedError, UploadExpiredError } fr
 import { contentTypeFor } from './media-types';
 import { type TransportSettings, createUploadApi, sinkFor } from './open-upload';
 import { type ResolvedFileOptions, type ResumeInfo, type UploadFileOptions, resolveFileOptions } from './options';
-import { type UploadSession, isPlanless } from './plan';
+import { type UploadSession, isPlanless, partLength } from './plan';
 import { Journal, type JournalKey, defaultResumeDir } from './resume/journal';
 import { FileLock } from './resume/lock';
 import { resumePoint } from './resume/resume-point';
@@ -85,7 +85,8 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
         restarted = { reason: point.reason, previousMediaUploadId: point.previous };
       } else {
         const { plan, done } = point;
-        options.onResume?.({ mediaUploadId: plan.mediaUploadId, partsDone: done.length, totalParts: plan.parts.length, restarted: false });
+        const bytesDone = done.reduce((sum, receipt) => sum + partLength(plan.parts[receipt.partNumber - 1]!), 0);
+        options.onResume?.({ mediaUploadId: plan.mediaUploadId, partsDone: done.length, bytesDone, totalParts: plan.parts.length, restarted: false });
         journal.continueWith(entry);
         try {
           result = await attempt(run, async () => ({ session: plan, done }));
@@ -120,7 +121,7 @@ function freshSession(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'pre
     await run.journal?.start(session);
     if (restarted !== undefined) {
       const totalParts = isPlanless(session) ? 1 : session.parts.length;
-      run.options.onResume?.({ mediaUploadId: session.mediaUploadId, partsDone: 0, totalParts, restarted: true, ...restarted });
+      run.options.onResume?.({ mediaUploadId: session.mediaUploadId, partsDone: 0, bytesDone: 0, totalParts, restarted: true, ...restarted });
     }
     return { session, done: [] };
   };

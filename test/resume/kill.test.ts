@@ -123,7 +123,7 @@ describe('kill test: SIGKILL mid-upload, then the same command again', () => {
     const sessionId = runOne.find((r) => r.route === 'init')?.mediaUploadId ?? (runOne.find((r) => r.route === 'part')?.mediaUploadId as string);
 
     expect(second.events).toEqual([
-      { event: 'resume', mediaUploadId: sessionId, partsDone: FAST_PARTS, totalParts: PARTS, restarted: false },
+      { event: 'resume', mediaUploadId: sessionId, partsDone: FAST_PARTS, bytesDone: FAST_PARTS * PART, totalParts: PARTS, restarted: false },
       { event: 'result', mediaUploadId: sessionId, parts: PARTS, size: PARTS * PART },
     ]);
     const putTwice = runTwo.filter((r) => r.route === 'part').map((r) => r.partNumber).sort((a, b) => (a ?? 0) - (b ?? 0));

@@ -75,7 +75,7 @@ describe('resume: a later call for the same unchanged file sends only what the v
     const seen: ResumeInfo[] = [];
     const result = await uploadFile(path, options(e, { onResume: (info) => seen.push(info) }));
 
-    expect(seen).toEqual([{ mediaUploadId: left.session.mediaUploadId, partsDone: done.length, totalParts: PARTS, restarted: false }]);
+    expect(seen).toEqual([{ mediaUploadId: left.session.mediaUploadId, partsDone: done.length, bytesDone: done.length * P, totalParts: PARTS, restarted: false }]);
     expect(result.mediaUploadId).toBe(left.session.mediaUploadId);
     const sent = partPuts(e, mark).map((r) => r.partNumber).sort((a, b) => (a ?? 0) - (b ?? 0));
     expect(sent).toEqual(Array.from({ length: PARTS }, (_, i) => i + 1).filter((n) => !done.includes(n)));
@@ -133,7 +133,7 @@ describe('resume: a later call for the same unchanged file sends only what the v
     const mark = lastId(e);
     const seen: ResumeInfo[] = [];
     const result = await uploadFile(path, options(e, { onResume: (info) => seen.push(info) }));
-    expect(seen).toEqual([expect.objectContaining({ partsDone: PARTS, totalParts: PARTS, restarted: false })]);
+    expect(seen).toEqual([expect.objectContaining({ partsDone: PARTS, bytesDone: data.length, totalParts: PARTS, restarted: false })]);
     expect(e.requests.filter((r) => r.id > mark).map((r) => r.route)).toEqual(['complete']);
     expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
   });
@@ -148,7 +148,7 @@ describe('resume: when the journal cannot be trusted, a new session', () => {
     const seen: ResumeInfo[] = [];
     const result = await uploadFile(path, options(e, { onResume: (info) => seen.push(info) }));
     expect(result.mediaUploadId).not.toBe(previous);
-    expect(seen).toEqual([{ mediaUploadId: result.mediaUploadId, partsDone: 0, totalParts: PARTS, restarted: true, reason: 'expired', previousMediaUploadId: previous }]);
+    expect(seen).toEqual([{ mediaUploadId: result.mediaUploadId, partsDone: 0, bytesDone: 0, totalParts: PARTS, restarted: true, reason: 'expired', previousMediaUploadId: previous }]);
     expect(e.requests.filter((r) => r.id > mark && r.mediaUploadId === previous)).toEqual([]);
     expect(partPuts(e, mark)).toHaveLength(PARTS);
     expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
@@ -205,7 +205,7 @@ describe('resume: when the journal cannot be trusted, a new session', () => {
     const previous = journal().session.mediaUploadId;
     const seen: ResumeInfo[] = [];
     const result = await uploadFile(path, options(e, { onResume: (info) => seen.push(info) }));
-    expect(seen).toEqual([{ mediaUploadId: result.mediaUploadId, partsDone: 0, totalParts: 1, restarted: true, reason: 'planless', previousMediaUploadId: previous }]);
+    expect(seen).toEqual([{ mediaUploadId: result.mediaUploadId, partsDone: 0, bytesDone: 0, totalParts: 1, restarted: true, reason: 'planless', previousMediaUploadId: previous }]);
     expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
   });
 
