@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { FaultRule, RequestRecord } from '../../lib/emulator';
 import { type ChildEmulator, startChildEmulator } from '../emulator-child';
 import { MiB, bytes, sha256 } from '../helpers';
@@ -34,6 +34,13 @@ beforeAll(async () => {
   writeFileSync(path, data);
 });
 
+/** Children still running when a test ends (it failed before killing them) are killed, so no test inherits another's lock. */
+const running = new Set<ChildProcess>();
+afterEach(() => {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
+});
+
 afterAll(async () => {
   await emu.close();
   rmSync(dir, { recursive: true, force: true });
@@ -49,6 +56,8 @@ function start(): Run {
   const child = spawn(process.execPath, [FIXTURE, JSON.stringify({ path, baseUrl: emu.url, apiKey: API_KEY, resumeDir, concurrency: 4 })], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const events: Array<Record<string, unknown>> = [];
   let buffered = '';
   child.stdout?.setEncoding('utf8').on('data', (text: string) => {
