@@ -15,6 +15,9 @@ export interface UploadArgs {
   concurrency?: number;
   retries?: number;
   vaultUserId?: string;
+  /** A regular file keeps a resume journal unless --no-resume. */
+  resume: boolean;
+  resumeDir?: string;
   json: boolean;
   quiet: boolean;
 }
@@ -39,6 +42,8 @@ const uploadOptions = {
   concurrency: { type: 'string' },
   retries: { type: 'string' },
   'vault-user-id': { type: 'string' },
+  'no-resume': { type: 'boolean' },
+  'resume-dir': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -111,8 +116,12 @@ export function parseCommand(argv: string[]): Command {
   if (values.version) return { kind: 'version' };
   const source = sourceOf(positionals, values.sample);
   if (source.kind === 'sample' && values.size !== undefined) throw new UsageError('--size cannot be combined with --sample (the sample has its own size)');
-  const empty = (['filename', 'content-type', 'vault-user-id'] as const).find((flag) => values[flag]?.trim() === '');
+  const empty = (['filename', 'content-type', 'vault-user-id', 'resume-dir'] as const).find((flag) => values[flag]?.trim() === '');
   if (empty !== undefined) throw new UsageError(`--${empty} must not be empty`);
+  if (values['resume-dir'] !== undefined) {
+    if (values['no-resume']) throw new UsageError('--resume-dir cannot be combined with --no-resume');
+    if (source.kind !== 'file') throw new UsageError('--resume-dir applies to a file: stdin and --sample are read once and cannot be resumed');
+  }
   return {
     kind: 'upload',
     args: {
@@ -123,6 +132,8 @@ export function parseCommand(argv: string[]): Command {
       ...(values.concurrency === undefined ? {} : { concurrency: integer('concurrency', values.concurrency, 1, 64) }),
       ...(values.retries === undefined ? {} : { retries: integer('retries', values.retries, 0, 100) }),
       ...(values['vault-user-id'] === undefined ? {} : { vaultUserId: values['vault-user-id'] }),
+      resume: !(values['no-resume'] ?? false),
+      ...(values['resume-dir'] === undefined ? {} : { resumeDir: values['resume-dir'] }),
       json: values.json ?? false,
       quiet: values.quiet ?? false,
     },
