@@ -3,7 +3,7 @@
 //
 //   node benchmarks/child.mjs --kind ours --size 1GiB --part-size 8MiB --concurrency 4 [--sink URL]
 //
-// kinds: idle | ceiling | ours | spool | tempfile | naive | libstorage. Without --sink it starts its own sink
+// kinds: idle | ceiling | ours | spool | tempfile | naive | libstorage | file | file-stream. Without --sink it starts its own sink
 // process (handy under `node --cpu-prof` / `--heap-prof`). With --base-url/--api-key it uploads
 // to another server speaking our protocol (the emulator) instead; byte accounting is then that
 // server's business. The result is one JSON object: sent over IPC when forked, else printed.
@@ -14,7 +14,7 @@
 // maxRSS read (the transfer's own peak) → verify with the sink → tear down → whole-process peak
 // (the larger of the warm-up's and the transfer's).
 import { fork } from 'node:child_process';
-import { createReadStream, createWriteStream, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,8 @@ const { values: args } = parseArgs({
     pause: { type: 'string', default: '400' },
     /** 'view' (default: zero-copy views of a pattern) or 'fresh' (a new buffer per chunk, like fs). */
     source: { type: 'string', default: 'view' },
+    /** kinds file and file-stream: the file to upload (--size must be its size). */
+    file: { type: 'string' },
   },
 });
 
@@ -250,6 +252,33 @@ async function prepare() {
         close: async () => client.destroy(),
       };
     }
+    case 'file':
+    case 'file-stream': {
+      // The same file two ways: uploadFile (parts read in place at their offsets) against
+      // pipeline(createReadStream, OFAuthUploadStream) (64 KiB chunks copied into part buffers).
+      const { OFAuthUploadStream, uploadFile } = await loadLibrary();
+      if (args.file === undefined) throw new Error(`--kind ${kind} needs --file`);
+      const upload = async (path, bytes, part) => {
+        const options = { apiKey: args['api-key'], connectionId: 'bench', baseUrl, filename: `bench-${part}.bin`, contentType: args['content-type'], concurrency };
+        if (kind === 'file') return uploadFile(path, options);
+        const stream = new OFAuthUploadStream({ ...options, size: bytes });
+        await pipeline(createReadStream(path), stream);
+        return stream.result;
+      };
+      const warmFile = `${args.file}.warm-${process.pid}`;
+      const warmBytes = concurrency * 16 * 1024;
+      writeFileSync(warmFile, Buffer.alloc(warmBytes, 1));
+      return {
+        warm: async () => {
+          for (let i = 0; i < 3; i++) await upload(warmFile, warmBytes, 16 * 1024);
+        },
+        run: async () => {
+          const result = await upload(args.file, size, partSize);
+          return { mediaUploadId: result?.mediaUploadId, parts: result?.parts.length };
+        },
+        close: async () => rmSync(warmFile, { force: true }),
+      };
+    }
     default:
       throw new Error(`unknown kind ${kind}`);
   }
@@ -318,7 +347,7 @@ async function main() {
     chunk: chunkSize,
     source: args.source,
     partSize: kind === 'ceiling' || kind === 'idle' ? undefined : partSize,
-    concurrency: ['ours', 'spool', 'tempfile', 'libstorage', 'idle'].includes(kind) ? concurrency : kind === 'naive' ? 1 : undefined,
+    concurrency: ['ours', 'spool', 'tempfile', 'libstorage', 'idle'].includes(kind) || kind.startsWith('file') ? concurrency : kind === 'naive' ? 1 : undefined,
     wallS: wall,
     mibPerS: kind === 'idle' ? undefined : bytes / MiB / wall,
     cpuS,

@@ -20,14 +20,15 @@
 //                            the receiving end is the same whatever Node the rows run on
 //   --help                   this text
 import { execFileSync, fork } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { snapshotDist } from './lib/dist.mjs';
 import { renderMarkdown, renderSvg } from './lib/report.mjs';
-import { formatBytes, parseBytes } from './lib/source.mjs';
+import { formatBytes, generatedSource, parseBytes } from './lib/source.mjs';
 import { median, summary } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,7 +76,7 @@ function nodeVersion(binary) {
 }
 
 /**
- * @typedef {{ id: string, label: string, kind: string, size: number, chunk: number, source: 'view' | 'fresh', partSize?: number, concurrency?: number, ratioTo?: string }} Row
+ * @typedef {{ id: string, label: string, kind: string, size: number, chunk: number, source: 'view' | 'fresh', partSize?: number, concurrency?: number, ratioTo?: string, file?: string }} Row
  * @returns {Row[]}
  */
 function rows() {
@@ -131,6 +132,9 @@ function rows() {
     { id: 'ceiling-fresh', label: 'ceiling, fresh buffer per chunk', kind: 'ceiling', size, chunk: 64 * K, source: 'fresh' },
     // Its ratios are to ceiling-fresh: the same source.
     { ...ours(4, 8, { suffix: '-fresh', source: 'fresh', note: ', fresh buffer per chunk ²' }), ratioTo: 'ceiling-fresh' },
+    // One file on disk (in the page cache), uploaded two ways; uploadFile's ratios are to the stream's.
+    { id: 'file-stream', label: 'pipeline(createReadStream, OFAuthUploadStream) of a file, c=4, 8 MiB', kind: 'file-stream', size, chunk: 64 * K, source: 'view', partSize: 8 * MiB, concurrency: 4, file: BENCH_FILE },
+    { id: 'file-uploadfile', label: 'uploadFile(path), the same file, c=4, 8 MiB ³', kind: 'file', size, chunk: 64 * K, source: 'view', partSize: 8 * MiB, concurrency: 4, file: BENCH_FILE, ratioTo: 'file-stream' },
   ];  if (args.only === undefined) return list;
   const wanted = new Set(args.only.split(','));
   const picked = list.filter((r) => wanted.has(r.id));
@@ -138,6 +142,9 @@ function rows() {
   if (unknown.length) throw new Error(`unknown rows: ${unknown.join(', ')} (known: ${list.map((r) => r.id).join(', ')})`);
   return picked;
 }
+
+/** The file the file rows upload: written once per run from the benchmark source, removed at the end. */
+const BENCH_FILE = join(os.tmpdir(), `ofauth-bench-${process.pid}.bin`);
 
 const IDLE = /** @type {Row} */ ({ id: 'idle', label: 'idle: library loaded, a few requests made', kind: 'idle', size: 0, chunk: 64 * 1024, source: 'view', partSize: 8 * MiB, concurrency: 4 });
 
@@ -165,6 +172,7 @@ function measure(row, sinkUrl, env) {
   const childArgs = ['--kind', row.kind, '--id', row.id, '--size', String(row.size), '--chunk', String(row.chunk), '--source', row.source, '--sink', sinkUrl];
   if (row.partSize) childArgs.push('--part-size', String(row.partSize));
   if (row.concurrency) childArgs.push('--concurrency', String(row.concurrency));
+  if (row.file) childArgs.push('--file', row.file);
   const execArgv = ['--expose-gc'];
   if (args.profile === row.id) {
     const dir = join(here, 'profiles');
@@ -228,6 +236,8 @@ async function main() {
   const list = rows();
   const all = [IDLE, ...list];
   const sink = await startSink(env);
+  const fileRow = list.find((r) => r.file !== undefined);
+  if (fileRow) await pipeline(generatedSource(fileRow.size, 1024 * 1024), createWriteStream(BENCH_FILE));
   /** @type {Record<string, any[]>} */
   const samples = Object.fromEntries(all.map((r) => [r.id, []]));
   try {
@@ -249,6 +259,7 @@ async function main() {
   } finally {
     sink.child.kill();
     rmSync(dist, { recursive: true, force: true });
+    rmSync(BENCH_FILE, { force: true });
   }
 
   const results = all.map((row) => {
@@ -309,6 +320,12 @@ function targets(byId, samples) {
   for (const id of oursIds) {
     const t3 = perRound(id, byId[id].ratioTo ?? 'ceiling', 'cpuSPerGiB');
     out.push({ name: `${id} CPU per GiB vs ${byId[id].ratioTo ?? 'ceiling'}`, value: `${fmt(t3)}×`, limit: '≤ 1.3×', holds: t3 === undefined ? undefined : t3 <= 1.3, formal: id === main });
+  }
+  if (byId['file-uploadfile'] && byId['file-stream']) {
+    const t = perRound('file-uploadfile', 'file-stream', 'mibPerS');
+    out.push({ name: 'uploadFile throughput vs pipeline(createReadStream, OFAuthUploadStream), same file', value: `${fmt(t)}×`, limit: '≥ 0.95×', holds: t === undefined ? undefined : t >= 0.95, formal: true });
+    const c = perRound('file-uploadfile', 'file-stream', 'cpuSPerGiB');
+    out.push({ name: 'uploadFile CPU per GiB vs pipeline(createReadStream, OFAuthUploadStream)', value: `${fmt(c)}×`, limit: '≤ 1.1×', holds: c === undefined ? undefined : c <= 1.1, formal: true });
   }
   const idle = byId.idle?.metrics.rssEndMiB.median;
   for (const id of oursIds) {

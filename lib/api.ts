@@ -6,13 +6,16 @@ import { type PlanPart, type UploadSession, parseInitAnswer } from './plan';
 import type { PartBody } from './part-body';
 import { safePath } from './redact';
 
+/** What the API is told about the upload and its caller. */
+export type ApiIdentity = Pick<ResolvedOptions, 'apiKey' | 'connectionId' | 'baseUrl' | 'filename' | 'contentType' | 'vaultUpload'>;
+
 /** The OFAuth upload endpoints, spoken with this upload's credentials and retry rules. */
 export class UploadApi {
-  readonly #options: ResolvedOptions;
+  readonly #options: ApiIdentity;
   readonly #http: HttpContext;
   readonly apiOrigin: string;
 
-  constructor(options: ResolvedOptions, http: HttpContext) {
+  constructor(options: ApiIdentity, http: HttpContext) {
     this.#options = options;
     this.#http = http;
     this.apiOrigin = new URL(options.baseUrl).origin;

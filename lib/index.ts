@@ -1,13 +1,15 @@
 export { OFAuthUploadStream, type OFAuthUploadStreamEvents } from './upload-stream';
 export type { SpoolProgress } from './sources/spool';
 export { uploadToVault, type UploadSource } from './upload-to-vault';
-export { DEFAULT_BASE_URL, type OFAuthUploadOptions, type UploadProgress } from './options';
+export { uploadFile } from './upload-file';
+export { DEFAULT_BASE_URL, type OFAuthUploadOptions, type ResumeInfo, type UploadFileOptions, type UploadProgress } from './options';
 export { isPlanless, type UploadSession, type MultipartPlan, type PlanlessSession, type PlanPart } from './plan';
 export type { UploadResult, PartReceipt } from './upload-sink';
 export type { VaultMedia } from './answers';
 export {
   AbortError,
   EmptySourceError,
+  type FileIdentity,
   InvalidOptionsError,
   InvalidResponseError,
   MemoryLimitError,
@@ -16,8 +18,10 @@ export {
   OFAuthUploadError,
   PlanError,
   SizeMismatchError,
+  SourceChangedError,
   SpoolError,
   type SpoolFailure,
   TimeoutError,
   UploadExpiredError,
+  UploadLockedError,
 } from './errors';

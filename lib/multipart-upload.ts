@@ -50,12 +50,18 @@ export class MultipartUpload implements UploadSink {
     return upload;
   }
 
-  /** A seekable source: parts are read at their offsets, and read again for a retry. */
-  static pulled(plan: MultipartPlan, deps: MultipartUploadDeps, source: PartSource): MultipartUpload {
+  /**
+   * A seekable source: parts are read at their offsets, and read again for a retry. `done`: parts
+   * a resumed upload already has in the vault; they are neither read nor sent, and their receipts
+   * are the result's.
+   */
+  static pulled(plan: MultipartPlan, deps: MultipartUploadDeps, source: PartSource, done: readonly PartReceipt[] = []): MultipartUpload {
     const upload = new MultipartUpload(plan, deps, source);
     upload.#source = source;
+    for (const receipt of done) upload.#receipts[receipt.partNumber - 1] = receipt;
+    const remaining = plan.parts.filter((part) => upload.#receipts[part.partNumber - 1] === undefined);
     const finalizes = isFinalizingPlan(plan);
-    const reading = readParts(plan.parts, source, upload.#pool, deps.signal, (filled) => upload.#uploader.submit(filled), finalizes);
+    const reading = readParts(remaining, source, upload.#pool, deps.signal, (filled) => upload.#uploader.submit(filled), finalizes);
     reading.catch(deps.onError);
     upload.#reading = reading;
     return upload;

@@ -1,8 +1,28 @@
 import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors';
+import type { UploadSession } from './plan';
 
 export const DEFAULT_BASE_URL = 'https://api.ofauth.com';
+
+/**
+ * What `uploadFile`'s `onResume` is told when a resume journal for the file was found:
+ * `restarted: false` when the acknowledged parts are skipped, `true` when the upload had to start
+ * over with a new session (then `reason` says why, and `mediaUploadId` is the new session's).
+ */
+export interface ResumeInfo {
+  mediaUploadId: string;
+  /** Parts the vault already has, not sent again (0 when restarted). */
+  partsDone: number;
+  /** Their bytes: where progress starts from. */
+  bytesDone: number;
+  totalParts: number;
+  restarted: boolean;
+  /** Only when restarted: the session expired or had under a minute left; the server no longer knew it (404/410); or it was plan-less (nothing to skip). */
+  reason?: 'expired' | 'gone' | 'planless';
+  /** Only when restarted: the session the journal held. */
+  previousMediaUploadId?: string;
+}
 
 /** What `progress` events (and `onProgress`) carry. */
 export interface UploadProgress {
@@ -28,16 +48,13 @@ const isAbortSignal = (value: unknown): value is AbortSignal =>
 const isDispatcher = (value: unknown): value is Dispatcher =>
   typeof value === 'object' && value !== null && typeof (value as Dispatcher).dispatch === 'function';
 
-const optionsSchema = z.strictObject({
+/** The options `OFAuthUploadStream` and `uploadFile` share: where to, as whom, and how. */
+const sharedFields = {
   apiKey: z.string().min(1),
   connectionId: z.string().min(1),
   baseUrl: z
     .url({ protocol: /^https?$/, error: 'expected an http(s) URL' })
     .default(DEFAULT_BASE_URL),
-  filename: z.string().min(1),
-  /** Omitted: the source is spooled (memory, then one unlinked temp file) until it ends. */
-  size: positiveSafeInt.optional(),
-  contentType: z.string().min(1),
   vaultUpload: z
     .strictObject({
       mode: z.literal('message').optional(),
@@ -51,17 +68,8 @@ const optionsSchema = z.strictObject({
   retryAfterMax: millis.default(60_000),
   headersTimeout: millis.default(60_000),
   bodyTimeout: millis.default(60_000),
-  highWaterMark: z.number().int().positive().optional(),
   /** The most bytes of part buffers this upload holds, whatever plan the server hands out. */
   maxBufferMemory: positiveSafeInt.default(256 * 1024 * 1024),
-  spool: z
-    .strictObject({
-      memory: z.number().int().nonnegative().max(2 ** 31 - 1).default(8 * 1024 * 1024),
-      dir: z.string().min(1).optional(),
-      maxBytes: positiveSafeInt.optional(),
-    })
-    .default({ memory: 8 * 1024 * 1024 }),
-  planlessRetryBuffer: z.number().int().nonnegative().max(2 ** 31 - 1).default(8 * 1024 * 1024),
   signal: z.custom<AbortSignal>(isAbortSignal, { error: 'expected an AbortSignal' }).optional(),
   dispatcher: z
     .custom<Dispatcher>(isDispatcher, { error: 'expected an undici Dispatcher (Agent, Pool, MockAgent…)' })
@@ -71,15 +79,58 @@ const optionsSchema = z.strictObject({
       error: 'expected a function',
     })
     .optional(),
+};
+
+const optionsSchema = z.strictObject({
+  ...sharedFields,
+  filename: z.string().min(1),
+  /** Omitted: the source is spooled (memory, then one unlinked temp file) until it ends. */
+  size: positiveSafeInt.optional(),
+  contentType: z.string().min(1),
+  highWaterMark: z.number().int().positive().optional(),
+  spool: z
+    .strictObject({
+      memory: z.number().int().nonnegative().max(2 ** 31 - 1).default(8 * 1024 * 1024),
+      dir: z.string().min(1).optional(),
+      maxBytes: positiveSafeInt.optional(),
+    })
+    .default({ memory: 8 * 1024 * 1024 }),
+  planlessRetryBuffer: z.number().int().nonnegative().max(2 ** 31 - 1).default(8 * 1024 * 1024),
+});
+
+const fileOptionsSchema = z.strictObject({
+  ...sharedFields,
+  /** Default: the file's base name. */
+  filename: z.string().min(1).optional(),
+  /** Default: from the filename's extension, else application/octet-stream. */
+  contentType: z.string().min(1).optional(),
+  resume: z
+    .union([z.boolean(), z.strictObject({ dir: z.string().min(1).optional() })], {
+      error: 'expected true, false or { dir?: string }',
+    })
+    .default(false),
+  onResume: z
+    .custom<(info: ResumeInfo) => void>((v) => typeof v === 'function', {
+      error: 'expected a function',
+    })
+    .optional(),
+  /** The session each attempt uploads to (a new init's answer, or the resumed plan), before any byte is sent. */
+  onSession: z
+    .custom<(session: UploadSession) => void>((v) => typeof v === 'function', {
+      error: 'expected a function',
+    })
+    .optional(),
 });
 
 export type OFAuthUploadOptions = z.input<typeof optionsSchema>;
 export type ResolvedOptions = z.output<typeof optionsSchema>;
+export type UploadFileOptions = z.input<typeof fileOptionsSchema>;
+export type ResolvedFileOptions = z.output<typeof fileOptionsSchema>;
 
 /** Options that may be echoed in messages; the others are secrets or opaque objects. */
 const ECHOABLE = new Set(['baseUrl', 'size', 'concurrency', 'retries', 'filename', 'contentType',
   'retryBaseDelay', 'retryMaxDelay', 'retryAfterMax', 'headersTimeout', 'bodyTimeout', 'highWaterMark', 'planlessRetryBuffer',
-  'maxBufferMemory', 'spool']);
+  'maxBufferMemory', 'spool', 'resume']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
@@ -116,17 +167,27 @@ function issueText(issue: z.core.$ZodIssue, input: Record<string, unknown>): str
   return `option "${name}": ${issue.message} (${got})`;
 }
 
-/** Validates options once, at the door: a wrong option throws before any request is made. */
-export function resolveOptions(input: unknown): ResolvedOptions {
+/** Validates `input` against `schema` once, at the door: a wrong option throws before any request. */
+function parseOptions<S extends z.ZodType<{ baseUrl: string }>>(schema: S, input: unknown, subject: string): z.output<S> {
   if (typeof input !== 'object' || input === null) {
-    throw new InvalidOptionsError([`expected an options object, got ${describe(input)}`]);
+    throw new InvalidOptionsError([`expected an options object, got ${describe(input)}`], subject);
   }
-  const parsed = optionsSchema.safeParse(input);
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     // One line per problem: a value can break two rules (a huge size) and read the same for both.
     const texts = parsed.error.issues.map((i) => issueText(i, input as Record<string, unknown>));
-    throw new InvalidOptionsError([...new Set(texts)]);
+    throw new InvalidOptionsError([...new Set(texts)], subject);
   }
   // A trailing slash would double up in `${baseUrl}/v2/...`.
   return { ...parsed.data, baseUrl: parsed.data.baseUrl.replace(/\/+$/, '') };
+}
+
+/** The stream's options, validated once. */
+export function resolveOptions(input: unknown): ResolvedOptions {
+  return parseOptions(optionsSchema, input, 'OFAuthUploadStream');
+}
+
+/** `uploadFile`'s options, validated once. */
+export function resolveFileOptions(input: unknown): ResolvedFileOptions {
+  return parseOptions(fileOptionsSchema, input, 'uploadFile');
 }

@@ -45,6 +45,16 @@ export class ProgressTracker {
     this.#emit(this.snapshot());
   }
 
+  /** Parts a resumed upload already has in the vault: counted as done, with one report. */
+  resumeFrom(parts: ReadonlyArray<{ partNumber: number; length: number }>): void {
+    for (const { partNumber, length } of parts) {
+      this.#reported.set(partNumber, length);
+      this.#bytes += length;
+      this.#partsCompleted++;
+    }
+    this.#emit(this.snapshot());
+  }
+
   snapshot(): UploadProgress {
     return {
       bytesUploaded: this.#bytes,

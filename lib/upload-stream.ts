@@ -1,18 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import { Writable } from 'node:stream';
-import { UploadApi } from './api';
+import type { UploadApi } from './api';
 import { AbortError, EmptySourceError, SizeMismatchError } from './errors';
-import { type HttpContext, defaultDispatcher } from './http';
-import { MultipartUpload } from './multipart-upload';
+import { type SinkContext, createUploadApi, openSink } from './open-upload';
 import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, resolveOptions } from './options';
-import { PlanlessUpload } from './planless-upload';
-import { type UploadSession, isPlanless } from './plan';
-import { ProgressTracker } from './progress';
-import { PulledPlanlessUpload } from './pulled-planless-upload';
-import { RateGate } from './retry';
+import type { UploadSession } from './plan';
 import type { PartSource } from './sources/part-source';
 import { Spool, type SpoolProgress } from './sources/spool';
-import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
 
 /** After this long waiting for cancelled work at destroy, a process warning says what is stuck. */
 const SETTLE_WARNING_MS = 5000;
@@ -80,24 +75,10 @@ export class OFAuthUploadStream extends Writable {
     const resolved = resolveOptions(options);
     super({ highWaterMark: resolved.highWaterMark, decodeStrings: true });
     this.#options = resolved;
-    const http: HttpContext = {
-      dispatcher: resolved.dispatcher ?? defaultDispatcher(),
-      signal: this.#controller.signal,
-      policy: {
-        retries: resolved.retries,
-        baseDelay: resolved.retryBaseDelay,
-        maxDelay: resolved.retryMaxDelay,
-        retryAfterMax: resolved.retryAfterMax,
-      },
-      gate: new RateGate(),
-      secrets: [resolved.apiKey],
-      headersTimeout: resolved.headersTimeout,
-      bodyTimeout: resolved.bodyTimeout,
-    };
     // Every in-flight part, buffer wait and backoff sleep listens on this one signal: with up to
     // 64 parts in flight, Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(0, this.#controller.signal);
-    this.#api = new UploadApi(resolved, http);
+    this.#api = createUploadApi(resolved, this.#controller.signal);
     this.#spool =
       resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#emitSafely('spool', progress)) : undefined;
     if (resolved.onProgress) this.on('progress', resolved.onProgress);
@@ -154,26 +135,22 @@ export class OFAuthUploadStream extends Writable {
   }
 
   /** Opens the session for `size` bytes and the sink that fits its answer. */
-  async #open(size: number, source: PartSource | undefined): Promise<UploadSink> {
-    const session = await this.#api.init(size);
-    this.#session = session;
+  #open(size: number, source: PartSource | undefined): Promise<UploadSink> {
     const { concurrency, maxBufferMemory, planlessRetryBuffer } = this.#options;
-    const totalParts = isPlanless(session) ? 1 : session.parts.length;
-    const deps: SinkDeps = {
+    const context: SinkContext = {
       api: this.#api,
       signal: this.#controller.signal,
-      progress: new ProgressTracker(size, totalParts, (p) => this.#emitSafely('progress', p)),
+      concurrency,
+      maxBufferMemory,
+      planlessRetryBuffer,
+      onProgress: (p) => this.#emitSafely('progress', p),
       onPart: (receipt) => this.emit('part', receipt),
       onError: this.#fail,
     };
-    this.emit('session', session);
-    if (isPlanless(session)) {
-      return source === undefined
-        ? new PlanlessUpload(session.mediaUploadId, { ...deps, size, replayLimit: Math.min(planlessRetryBuffer, maxBufferMemory) })
-        : new PulledPlanlessUpload(session.mediaUploadId, deps, source);
-    }
-    const multipart = { ...deps, concurrency, maxBufferMemory };
-    return source === undefined ? MultipartUpload.pushed(session, multipart) : MultipartUpload.pulled(session, multipart, source);
+    return openSink(size, source, context, (session) => {
+      this.#session = session;
+      this.emit('session', session);
+    });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {

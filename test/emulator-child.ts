@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { join } from 'node:path';
-import type { EmulatorOptions, EmulatorStats, StoredMedia } from '../lib/emulator';
+import type { EmulatorOptions, EmulatorStats, FaultRule, RequestRecord, StoredMedia } from '../lib/emulator';
 
 const root = join(__dirname, '..');
 
@@ -10,6 +10,10 @@ export interface ChildEmulator {
   apiKey: string;
   media(mediaUploadId: string): Promise<StoredMedia | null>;
   stats(): Promise<EmulatorStats>;
+  /** The request log, as `emulator.requests`. */
+  requests(): Promise<RequestRecord[]>;
+  /** Plain-JSON fault rules only (no `mutate`: functions cannot cross the process boundary). */
+  setFaults(rules: FaultRule[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,6 +39,10 @@ export async function startChildEmulator(options: EmulatorOptions): Promise<Chil
     ...ready,
     media: async (mediaUploadId) => (await ask<{ media: StoredMedia | null }>({ type: 'media', mediaUploadId })).media,
     stats: async () => (await ask<{ stats: EmulatorStats }>({ type: 'stats' })).stats,
+    requests: async () => (await ask<{ requests: RequestRecord[] }>({ type: 'requests' })).requests,
+    setFaults: async (rules) => {
+      await ask({ type: 'setFaults', rules });
+    },
     close: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.send({ type: 'close' });

@@ -398,6 +398,7 @@ describe('README reference', () => {
 
   it.each([
     ['upload options', 'uploadOptions'],
+    ['uploadFile options', 'fileOptions'],
     ['emulator options', 'emulatorOptions'],
     ['emulator members', 'emulator'],
     ['emulator stats', 'emulatorStats'],
@@ -423,6 +424,8 @@ describe('README reference', () => {
     MemoryLimitError: new library.MemoryLimitError(1, 2),
     SpoolError: new library.SpoolError({ reason: 'limit', limit: 1 }),
     EmptySourceError: new library.EmptySourceError(),
+    SourceChangedError: new library.SourceChangedError('/f', { size: 1, mtimeNs: '1' }),
+    UploadLockedError: new library.UploadLockedError('/f.lock', 1, 'host'),
   };
 
   it('covers every exported error class', () => {

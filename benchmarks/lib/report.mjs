@@ -36,7 +36,8 @@ export function renderMarkdown(report) {
   }
   lines.push('');
   lines.push('¹ source: zero-copy views of an in-memory pattern unless the row says "fresh buffer per chunk" (a new buffer per chunk, as `fs.createReadStream` hands out). ' +
-    '² ratios to "ceiling, fresh buffer per chunk" (same source).');
+    '² ratios to "ceiling, fresh buffer per chunk" (same source). ' +
+    '³ ratios to the createReadStream row above it (the same file, read from the page cache).');
   lines.push('');
   const table = (list) => {
     lines.push('| target | measured | limit | holds |');

@@ -19,6 +19,9 @@ export interface UploadArgs {
   spoolDir?: string;
   spoolMemory?: number;
   maxSize?: number;
+  /** A regular file keeps a resume journal unless --no-resume. */
+  resume: boolean;
+  resumeDir?: string;
   json: boolean;
   quiet: boolean;
 }
@@ -46,6 +49,8 @@ const uploadOptions = {
   'spool-dir': { type: 'string' },
   'spool-memory': { type: 'string' },
   'max-size': { type: 'string' },
+  'no-resume': { type: 'boolean' },
+  'resume-dir': { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -118,8 +123,12 @@ export function parseCommand(argv: string[]): Command {
   if (values.version) return { kind: 'version' };
   const source = sourceOf(positionals, values.sample);
   if (source.kind === 'sample' && values.size !== undefined) throw new UsageError('--size cannot be combined with --sample (the sample has its own size)');
-  const empty = (['filename', 'content-type', 'vault-user-id', 'spool-dir'] as const).find((flag) => values[flag]?.trim() === '');
+  const empty = (['filename', 'content-type', 'vault-user-id', 'spool-dir', 'resume-dir'] as const).find((flag) => values[flag]?.trim() === '');
   if (empty !== undefined) throw new UsageError(`--${empty} must not be empty`);
+  if (values['resume-dir'] !== undefined) {
+    if (values['no-resume']) throw new UsageError('--resume-dir cannot be combined with --no-resume');
+    if (source.kind !== 'file') throw new UsageError('--resume-dir applies to a file: stdin and --sample are read once and cannot be resumed');
+  }
   return {
     kind: 'upload',
     args: {
@@ -133,6 +142,8 @@ export function parseCommand(argv: string[]): Command {
       ...(values['spool-dir'] === undefined ? {} : { spoolDir: values['spool-dir'] }),
       ...(values['spool-memory'] === undefined ? {} : { spoolMemory: byteCount('spool-memory', values['spool-memory'], 0) }),
       ...(values['max-size'] === undefined ? {} : { maxSize: byteCount('max-size', values['max-size']) }),
+      resume: !(values['no-resume'] ?? false),
+      ...(values['resume-dir'] === undefined ? {} : { resumeDir: values['resume-dir'] }),
       json: values.json ?? false,
       quiet: values.quiet ?? false,
     },

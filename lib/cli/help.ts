@@ -6,7 +6,8 @@ const EXIT_CODES = `Exit codes:
   2    usage error: bad flag or argument, unreadable file, incomplete environment;
        nothing was sent
   130  interrupted (Ctrl-C): in-flight requests cancelled before the upload was confirmed;
-       after init, the mediaUploadId left unfinished is named`;
+       after init, the mediaUploadId left unfinished is named (a file: run the same
+       command again to resume it)`;
 
 export function uploadHelp(version: string): string {
   return `ofauth-upload ${version}: stream a file or stdin into the OFAuth vault
@@ -32,6 +33,11 @@ Options:
   --concurrency N       part uploads in flight, 1..64 (default 4)
   --retries N           retries per request after the first attempt, 0..100 (default 5)
   --vault-user-id ID    vaultUpload.userId sent at init
+  --no-resume           a file: keep no resume journal. By default (with OFAUTH_API_KEY) a
+                        file's upload is journaled, and after Ctrl-C or a crash the same
+                        command sends only the parts the vault does not have yet
+  --resume-dir DIR      where resume journals go (default $XDG_CACHE_HOME/ofauth-upload-stream,
+                        else ~/.cache/ofauth-upload-stream)
   --json                print one JSON line on stdout (the result, or the error)
   -q, --quiet           no progress and no notices; the result is still printed
   -h, --help            this help

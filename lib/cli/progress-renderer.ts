@@ -43,6 +43,8 @@ export class ProgressRenderer {
   #spooled: number | undefined;
   #cancel: (() => void) | undefined;
   #drawn = false;
+  /** Bytes already in the vault when this run started (a resumed upload): not this run's rate. */
+  #baseline = 0;
 
   constructor(options: ProgressRendererOptions) {
     this.#mode = options.mode;
@@ -69,6 +71,19 @@ export class ProgressRenderer {
   beginUpload(totalBytes: number): void {
     this.#startedAt = this.#now();
     this.#latest = { bytesUploaded: 0, totalBytes, partsCompleted: 0, totalParts: 0 };
+  }
+
+  /** A resumed upload: its first `bytes` were sent by an earlier run, so the rate and ETA leave them out. */
+  resumedFrom(bytes: number): void {
+    this.#baseline = bytes;
+    this.#startedAt = this.#now();
+  }
+
+  /** What to write before a notice line, so it does not land in the middle of the bar. */
+  clearLine(): string {
+    if (this.#mode !== 'bar' || !this.#drawn) return '';
+    this.#drawn = false;
+    return '\r\x1b[K';
   }
 
   update(progress: UploadProgress): void {
@@ -123,7 +138,7 @@ export class ProgressRenderer {
 
   #stats(p: UploadProgress): string[] {
     const elapsed = this.#now() - this.#startedAt;
-    const rate = mibPerSecond(p.bytesUploaded, elapsed);
+    const rate = mibPerSecond(Math.max(0, p.bytesUploaded - this.#baseline), elapsed);
     const percent = p.totalBytes > 0 ? Math.floor((p.bytesUploaded / p.totalBytes) * 100) : 0;
     const remaining = p.totalBytes - p.bytesUploaded;
     const eta = remaining === 0 ? '0:00' : rate > 0 ? formatClock(remaining / (rate * 1024 ** 2)) : '--:--';

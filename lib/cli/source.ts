@@ -17,6 +17,8 @@ export interface OpenedSource {
   contentType: string;
   /** Releases the file descriptor if the stream was never consumed (a usage error after opening). */
   close(): Promise<void>;
+  /** Set for a regular file: it is uploaded in place (uploadFile), and `stream` is not read. */
+  regularFile?: string;
 }
 
 const FALLBACK_TYPE = 'application/octet-stream';
@@ -28,7 +30,7 @@ function fsProblem(path: string, error: unknown): UsageError {
   return new UsageError(`cannot read ${JSON.stringify(path)}: ${reason}`);
 }
 
-async function openFile(path: string, declared: number | undefined): Promise<{ stream: Readable; size: number | undefined; handle: FileHandle }> {
+async function openFile(path: string, declared: number | undefined): Promise<{ stream: Readable; size: number | undefined; handle: FileHandle; regular: boolean }> {
   // Open first and stat the handle: a missing or unreadable file is a usage error before any request.
   let handle: FileHandle;
   try {
@@ -51,7 +53,7 @@ async function openFile(path: string, declared: number | undefined): Promise<{ s
       size = declared;
     }
     if (size === 0) throw new UsageError(`${JSON.stringify(path)} is empty: the API needs at least one byte`);
-    return { stream: handle.createReadStream(), size, handle };
+    return { stream: handle.createReadStream(), size, handle, regular: stats.isFile() };
   } catch (error) {
     await handle.close();
     throw error instanceof UsageError ? error : fsProblem(path, error);
@@ -91,9 +93,11 @@ export async function openSource(spec: SourceSpec, args: UploadArgs, stdin: Node
   let size: number | undefined;
   let defaultName: string;
   let close = async (): Promise<void> => {};
+  let regularFile: string | undefined;
   if (spec.kind === 'file') {
     const file = await openFile(spec.path, args.size);
     ({ stream, size } = file);
+    if (file.regular) regularFile = spec.path;
     defaultName = basename(spec.path);
     close = async () => {
       stream.destroy();
@@ -109,5 +113,6 @@ export async function openSource(spec: SourceSpec, args: UploadArgs, stdin: Node
     defaultName = `sample-${spec.label}.bin`;
   }
   const filename = args.filename ?? defaultName;
-  return { stream, size, filename, contentType: args.contentType ?? mime.getType(filename) ?? FALLBACK_TYPE, close };
+  const contentType = args.contentType ?? mime.getType(filename) ?? FALLBACK_TYPE;
+  return { stream, size, filename, contentType, close, ...(regularFile === undefined ? {} : { regularFile }) };
 }

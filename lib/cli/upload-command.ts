@@ -1,18 +1,17 @@
 import { performance } from 'node:perf_hooks';
-import { pipeline } from 'node:stream/promises';
 import { startEmulator } from '../emulator/index';
 import type { Emulator } from '../emulator/types';
 import { AbortError } from '../errors';
-import { OFAuthUploadStream } from '../upload-stream';
+import type { ResumeInfo } from '../options';
 import type { UploadArgs } from './args';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_UPLOAD_FAILED } from './exit-codes';
-import { HashTap } from './hash-tap';
 import { onInterrupt } from './interrupt';
 import type { Output, OutputStreams } from './output';
 import { ProgressRenderer } from './progress-renderer';
 import { openSource } from './source';
 import { formatSummary, summarize } from './summary';
 import { type Env, resolveTarget } from './target';
+import { type Transfer, type TransferHooks, fileTransfer, streamTransfer } from './transfer';
 
 export interface UploadIO extends OutputStreams {
   env: Env;
@@ -21,6 +20,19 @@ export interface UploadIO extends OutputStreams {
 
 /** The emulator accepts any non-empty connection id unless told otherwise; this one reads well in its log. */
 const EMULATOR_CONNECTION_ID = 'ofauth-upload-cli';
+
+const RESTART_REASONS: Record<NonNullable<ResumeInfo['reason']>, string> = {
+  expired: 'its session expires in less than a minute',
+  gone: 'the server no longer knows it',
+  planless: 'a plan-less upload has no parts to skip',
+};
+
+/** The line a rerun prints when it found the journal of an interrupted upload of the same file. */
+export function resumeNotice(info: ResumeInfo): string {
+  if (!info.restarted) return `resuming ${info.mediaUploadId}: ${info.partsDone} of ${info.totalParts} parts already in the vault`;
+  const why = info.reason === undefined ? 'it cannot be resumed' : RESTART_REASONS[info.reason];
+  return `could not resume ${info.previousMediaUploadId ?? 'the interrupted upload'} (${why}): starting over as ${info.mediaUploadId}`;
+}
 
 /** Resolves to the exit code; throws (UsageError or a typed upload error) for main to print. */
 export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Promise<number> {
@@ -49,58 +61,55 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
       mode: args.quiet ? 'off' : io.stderr.isTTY ? 'bar' : 'lines',
       out: io.stderr,
     });
-    const upload = new OFAuthUploadStream({
-      ...connection,
-      filename: source.filename,
-      size: source.size,
-      contentType: source.contentType,
-      ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
-      ...(args.retries === undefined ? {} : { retries: args.retries }),
-      ...(args.vaultUserId === undefined ? {} : { vaultUpload: { userId: args.vaultUserId } }),
-      // Used only without a size: the source is spooled (memory, then one unlinked temp file).
-      spool: {
-        ...(args.spoolMemory === undefined ? {} : { memory: args.spoolMemory }),
-        ...(args.spoolDir === undefined ? {} : { dir: args.spoolDir }),
-        ...(args.maxSize === undefined ? {} : { maxBytes: args.maxSize }),
-      },
+    const resume = target.kind === 'api' && args.resume ? (args.resumeDir === undefined ? true : { dir: args.resumeDir }) : false;
+    const hooks: TransferHooks = {
       signal: controller.signal,
-    });
-    const tap = new HashTap();
-    upload.on('progress', (p) => renderer.update(p));
-    upload.on('spool', (p) => renderer.spooled(p.bytes));
-    // A spooled source has ended by the time its session opens: the tap has counted all of it.
-    if (source.size === undefined) upload.on('session', () => renderer.beginUpload(tap.bytes));
+      onProgress: (p) => renderer.update(p),
+      onSpool: (bytes) => renderer.spooled(bytes),
+      onSpooled: (bytes) => renderer.beginUpload(bytes),
+      onResume: (info) => {
+        renderer.resumedFrom(info.bytesDone);
+        out.notice(renderer.clearLine() + resumeNotice(info));
+      },
+    };
+    const transfer =
+      source.regularFile === undefined
+        ? streamTransfer(source, connection, args, hooks)
+        : fileTransfer(source.regularFile, source, connection, args, hooks, resume);
 
     const started = performance.now();
     renderer.start(source.size);
+    let outcome: Awaited<ReturnType<Transfer['run']>>;
     try {
-      await pipeline(source.stream, tap, upload);
+      outcome = await transfer.run();
     } catch (error) {
       renderer.abandon();
       if (!interrupted) throw error;
-      // Whatever error the pipeline settled with, the cause was the user's Ctrl-C. After init the
+      // Whatever error the upload settled with, the cause was the user's Ctrl-C. After init the
       // server holds a session we never finalized: name it, so it can be told apart in its logs.
       const message = 'Interrupted (SIGINT): in-flight requests cancelled before the upload was confirmed';
-      const mediaUploadId = upload.session?.mediaUploadId;
+      const mediaUploadId = transfer.mediaUploadId;
       if (mediaUploadId === undefined) out.error(new AbortError(message));
-      else out.error(new AbortError(`${message}; mediaUploadId ${mediaUploadId} was left unfinished`), undefined, { mediaUploadId });
+      else {
+        const again = transfer.resumable ? '; run the same command again to resume it' : '';
+        out.error(new AbortError(`${message}; mediaUploadId ${mediaUploadId} was left unfinished${again}`), undefined, { mediaUploadId });
+      }
       return EXIT_INTERRUPTED;
     } finally {
       stopListening();
     }
     renderer.finish();
 
-    const result = upload.result;
-    if (result === undefined) throw new Error('internal: the upload finished without a result');
+    const { result, bytes, sha256 } = outcome;
     const summary = summarize({
       target: target.kind,
       baseUrl: connection.baseUrl,
       filename: source.filename,
       contentType: source.contentType,
-      bytes: tap.bytes,
+      bytes,
       elapsedMs: performance.now() - started,
       result,
-      sha256: tap.digest(),
+      sha256,
       // Our own emulator can be asked what it stored; a missing hash counts as a mismatch.
       storedSha256: emulator && (emulator.media(result.mediaUploadId)?.sha256 ?? '(nothing stored)'),
     });

@@ -8,6 +8,8 @@ export { OFAuthApiError, type OFAuthApiErrorDetails } from './ofauth-api-error';
 export { OFAuthUploadError } from './ofauth-upload-error';
 export { PlanError } from './plan-error';
 export { SizeMismatchError } from './size-mismatch-error';
+export { type FileIdentity, SourceChangedError } from './source-changed-error';
 export { SpoolError, type SpoolFailure } from './spool-error';
 export { TimeoutError } from './timeout-error';
 export { UploadExpiredError } from './upload-expired-error';
+export { UploadLockedError } from './upload-locked-error';

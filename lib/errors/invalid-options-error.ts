@@ -19,8 +19,9 @@ export class InvalidOptionsError extends TypeError {
   readonly code = 'ERR_OFAUTH_INVALID_OPTIONS';
   readonly issues: readonly string[];
 
-  constructor(issues: readonly string[]) {
-    super(`Invalid OFAuthUploadStream options: ${issues.join('; ')}`);
+  /** `subject`: whose options they are (`OFAuthUploadStream`, `uploadFile`). */
+  constructor(issues: readonly string[], subject = 'OFAuthUploadStream') {
+    super(`Invalid ${subject} options: ${issues.join('; ')}`);
     setErrorName(this, 'InvalidOptionsError');
     this.issues = issues;
   }

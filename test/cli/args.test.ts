@@ -68,10 +68,19 @@ describe('parseCommand', () => {
         concurrency: 8,
         retries: 0,
         vaultUserId: 'u1',
+        resume: true,
         json: true,
         quiet: true,
       },
     });
+  });
+
+  it('a file resumes by default; --no-resume and --resume-dir', () => {
+    expect(parseCommand(['clip.mp4'])).toMatchObject({ args: { resume: true } });
+    expect(parseCommand(['clip.mp4', '--no-resume'])).toMatchObject({ args: { resume: false } });
+    expect(parseCommand(['clip.mp4', '--resume-dir', '/j'])).toMatchObject({ args: { resume: true, resumeDir: '/j' } });
+    // Harmless on a source that is never resumed, so scripts may always pass it.
+    expect(parseCommand(['-', '--size', '1', '--no-resume'])).toMatchObject({ args: { resume: false } });
   });
 
   it('stdin, a sample, help, version, the emulator', () => {
@@ -101,6 +110,10 @@ describe('parseCommand', () => {
     [['a', '--concurrency', '2.5'], /from 1 to 64/],
     [['a', '--retries', '-1'], /./],
     [['a', '--filename', ''], /--filename must not be empty/],
+    [['a', '--resume-dir', ''], /--resume-dir must not be empty/],
+    [['a', '--resume-dir', '/j', '--no-resume'], /--resume-dir cannot be combined with --no-resume/],
+    [['-', '--size', '1', '--resume-dir', '/j'], /--resume-dir applies to a file: stdin and --sample are read once/],
+    [['--sample', '1MiB', '--resume-dir', '/j'], /--resume-dir applies to a file/],
     [['emulator', 'extra'], /unexpected argument "extra"/],
     // A bad size names every accepted form, both families with their bases, and what was wrong.
     [['-', '--size', '10mb'], /--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB \(powers of 1000\) or a binary unit KiB, MiB, GiB, TiB \(powers of 1024\).*; "10mb" is ambiguous/],

@@ -74,6 +74,31 @@ describe('ProgressRenderer', () => {
     expect(frame.length).toBeLessThanOrEqual(100 + 4); // fits the terminal (+ \r and the escape)
   });
 
+  it('a resumed upload: the bytes an earlier run sent count in the bar, not in the rate or ETA', () => {
+    const h = harness('bar');
+    h.renderer.start(100 * MiB);
+    h.renderer.resumedFrom(60 * MiB);
+    h.renderer.update(progress(70 * MiB));
+    h.advance(1000);
+    const frame = h.written.at(-1) ?? '';
+    expect(frame).toContain(' 70%');
+    expect(frame).toContain('10.0 MiB/s');
+    expect(frame).toContain('ETA 0:03');
+  });
+
+  it('clearLine: a notice after a drawn bar starts by erasing it; nothing to erase otherwise', () => {
+    const h = harness('bar');
+    h.renderer.start(100 * MiB);
+    expect(h.renderer.clearLine()).toBe('');
+    h.advance(100);
+    expect(h.renderer.clearLine()).toBe('\r\x1b[K');
+    expect(h.renderer.clearLine()).toBe('');
+    const lines = harness('lines');
+    lines.renderer.start(1);
+    lines.advance(5000);
+    expect(lines.renderer.clearLine()).toBe('');
+  });
+
   it('bar: finish draws it full and ends the line; abandon only ends the line', () => {
     const ok = harness('bar');
     ok.renderer.start(10);

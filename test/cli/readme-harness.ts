@@ -137,6 +137,8 @@ export class ReadmeHarness {
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
       README_CDN_URL: this.#urls.cdn,
+      // Hermetic too: uploadFile's resume journals go under the sample's own directory.
+      XDG_CACHE_HOME: join(cwd, '.cache'),
       PATH: `${README_BIN}${delimiter}${process.env.PATH ?? ''}`,
       // The ffmpeg shim runs the real binary and copies its stdout here.
       ...(REAL_FFMPEG.path === undefined ? {} : { README_FFMPEG: REAL_FFMPEG.path }),

@@ -148,9 +148,10 @@ export function toJavaScript(sample: Sample, resolve: (specifier: string) => str
 export function documentedNames(): Record<string, string[]> {
   const file = join(ROOT, 'test', '__readme__', 'names.ts');
   const code = [
-    "import type { OFAuthUploadOptions } from 'ofauth-upload-stream';",
+    "import type { OFAuthUploadOptions, UploadFileOptions } from 'ofauth-upload-stream';",
     "import type { Emulator, EmulatorOptions, EmulatorStats } from 'ofauth-upload-stream/emulator';",
     'export declare const uploadOptions: Required<OFAuthUploadOptions>;',
+    'export declare const fileOptions: Required<UploadFileOptions>;',
     'export declare const emulatorOptions: Required<EmulatorOptions>;',
     'export declare const emulator: Emulator;',
     'export declare const emulatorStats: EmulatorStats;',

@@ -1,7 +1,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll } from 'vitest';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(ROOT, 'dist', 'cli.js');
@@ -35,6 +37,13 @@ export interface CliOptions {
 }
 
 /**
+ * Where the CLI's resume journals go unless a test says otherwise: never the real ~/.cache of
+ * whoever runs the tests. One per test file, removed after it (a Ctrl-C test leaves a journal).
+ */
+const CACHE_HOME = mkdtempSync(join(tmpdir(), 'ofauth-cli-test-cache-'));
+afterAll(() => rmSync(CACHE_HOME, { recursive: true, force: true }));
+
+/**
  * The CLI as a user runs it: `node dist/cli.js …` in a child process. Asynchronous on purpose:
  * the emulator it talks to may live in this (the test) process, and a sync spawn would block it.
  * OFAUTH_* variables of the surrounding shell are dropped so each test states its own.
@@ -49,7 +58,7 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
   try {
     child = spawn(process.execPath, [...(options.nodeArgs ?? []), options.script ?? CLI, ...args], {
       cwd: options.cwd ?? ROOT,
-      env: { ...env, ...options.env },
+      env: { ...env, XDG_CACHE_HOME: CACHE_HOME, ...options.env },
       stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
     });
   } finally {

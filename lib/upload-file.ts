@@ -1,0 +1,184 @@
+import { setMaxListeners } from 'node:events';
+import { mkdir, realpath } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { UploadApi } from './api';
+import { AbortError, OFAuthApiError, SourceChangedError, UploadExpiredError } from './errors';
+import { contentTypeFor } from './media-types';
+import { type TransportSettings, createUploadApi, sinkFor } from './open-upload';
+import { type ResolvedFileOptions, type ResumeInfo, type UploadFileOptions, resolveFileOptions } from './options';
+import { type UploadSession, isPlanless, partLength } from './plan';
+import { Journal, type JournalKey, defaultResumeDir } from './resume/journal';
+import { FileLock } from './resume/lock';
+import { resumePoint } from './resume/resume-point';
+import { FileSource } from './sources/file-source';
+import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
+
+/** One upload of one file: what every attempt (a resumed session, then maybe a new one) shares. */
+interface FileRun {
+  options: ResolvedFileOptions;
+  transport: TransportSettings;
+  source: FileSource;
+  /** The whole upload's signal: the caller's abort reaches every attempt through it. */
+  signal: AbortSignal;
+  journal: Journal | undefined;
+}
+
+/** How an attempt gets its session: a new init, or the one a journal kept (with the parts done). */
+type SessionStart = (api: UploadApi) => Promise<{ session: UploadSession; done: readonly PartReceipt[] }>;
+
+/**
+ * Uploads the file at `path` and resolves once the vault has it. The size comes from the opened
+ * file (`fstat`) and parts are read in place at their offsets, so every part, and a plan-less
+ * upload's one PUT, is retried by reading again, whatever the size. A file that changes while it
+ * is uploaded (size or mtime) fails with SourceChangedError and is never finalized. With
+ * `resume`, a journal beside an exclusive lock lets a later call for the same unchanged file
+ * send only the parts the vault has not acknowledged.
+ */
+export async function uploadFile(path: string, options: UploadFileOptions): Promise<UploadResult> {
+  const resolved = resolveFileOptions(options);
+  const controller = new AbortController();
+  // Every part, read and backoff wait of every attempt listens on this signal (through its own).
+  setMaxListeners(0, controller.signal);
+  const userSignal = resolved.signal;
+  const onAbort = () => controller.abort(new AbortError('The upload was aborted', { cause: userSignal?.reason }));
+  if (userSignal?.aborted) throw new AbortError('The upload was aborted', { cause: userSignal.reason });
+  userSignal?.addEventListener('abort', onAbort, { once: true });
+  let source: FileSource | undefined;
+  try {
+    source = await FileSource.open(path);
+    const filename = resolved.filename ?? basename(path);
+    const contentType = resolved.contentType ?? contentTypeFor(filename);
+    const transport: TransportSettings = { ...resolved, filename, contentType };
+    const run: FileRun = { options: resolved, transport, source, signal: controller.signal, journal: undefined };
+    if (resolved.resume === false) return await attempt(run, freshSession(run));
+    return await uploadResumable(run, path, resolved.resume === true ? defaultResumeDir() : (resolved.resume.dir ?? defaultResumeDir()));
+  } finally {
+    userSignal?.removeEventListener('abort', onAbort);
+    await source?.close();
+  }
+}
+
+/** Under the lock: carry on from the journal if it allows, else (or if the server forgot the session) start over. */
+async function uploadResumable(run: FileRun, path: string, dir: string): Promise<UploadResult> {
+  const { options, transport, source } = run;
+  const key: JournalKey = {
+    baseUrl: transport.baseUrl,
+    connectionId: transport.connectionId,
+    path: await realpath(path),
+    size: source.identity.size,
+    mtimeNs: source.identity.mtimeNs,
+    filename: transport.filename,
+    contentType: transport.contentType,
+    vaultUpload: transport.vaultUpload ?? null,
+  };
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const journal = new Journal(dir, key);
+  const lock = await FileLock.acquire(journal.path.replace(/\.json$/, '.lock'));
+  run.journal = journal;
+  try {
+    const entry = await journal.load(new URL(transport.baseUrl).origin);
+    let result: UploadResult | undefined;
+    let restarted: Pick<ResumeInfo, 'reason' | 'previousMediaUploadId'> | undefined;
+    if (entry !== undefined) {
+      const point = resumePoint(entry, Date.now());
+      if (point.kind === 'restart') {
+        restarted = { reason: point.reason, previousMediaUploadId: point.previous };
+      } else {
+        const { plan, done } = point;
+        const bytesDone = done.reduce((sum, receipt) => sum + partLength(plan.parts[receipt.partNumber - 1]!), 0);
+        options.onResume?.({ mediaUploadId: plan.mediaUploadId, partsDone: done.length, bytesDone, totalParts: plan.parts.length, restarted: false });
+        journal.continueWith(entry);
+        try {
+          result = await attempt(run, async () => ({ session: plan, done }));
+        } catch (error) {
+          if (!isSessionGone(error)) throw error;
+          restarted = { reason: 'gone', previousMediaUploadId: plan.mediaUploadId };
+        }
+      }
+    }
+    result ??= await attempt(run, freshSession(run, restarted));
+    await journal.remove();
+    return result;
+  } catch (error) {
+    // A changed file can never be resumed (its key no longer matches): nothing to keep.
+    if (error instanceof SourceChangedError) await journal.remove();
+    else await journal.settle();
+    throw error;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The server no longer has the session (expired, or unknown to it): starting over is the only way. */
+function isSessionGone(error: unknown): boolean {
+  return error instanceof UploadExpiredError || (error instanceof OFAuthApiError && (error.status === 404 || error.status === 410));
+}
+
+/** A new session (init), journaled before any part is sent; `restarted` says which journal it replaces. */
+function freshSession(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'previousMediaUploadId'>): SessionStart {
+  return async (api) => {
+    const session = await api.init(run.source.size);
+    await run.journal?.start(session);
+    if (restarted !== undefined) {
+      const totalParts = isPlanless(session) ? 1 : session.parts.length;
+      run.options.onResume?.({ mediaUploadId: session.mediaUploadId, partsDone: 0, bytesDone: 0, totalParts, restarted: true, ...restarted });
+    }
+    return { session, done: [] };
+  };
+}
+
+/**
+ * One session's worth of the upload, with its own signal (a child of the run's), so a resumed
+ * session the server has forgotten can be abandoned, every request of it settled, before a new
+ * one starts.
+ */
+async function attempt(run: FileRun, start: SessionStart): Promise<UploadResult> {
+  const { options, source, journal } = run;
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  const follow = () => controller.abort(run.signal.reason);
+  if (run.signal.aborted) follow();
+  else run.signal.addEventListener('abort', follow, { once: true });
+  const fail = (error: unknown) => {
+    if (!controller.signal.aborted) controller.abort(error);
+  };
+  const api = createUploadApi(run.transport, controller.signal);
+  let sink: UploadSink | undefined;
+  try {
+    const { session, done } = await start(api);
+    options.onSession?.(session);
+    const onProgress = options.onProgress;
+    sink = sinkFor(
+      session,
+      source.size,
+      source,
+      {
+        api,
+        signal: controller.signal,
+        concurrency: options.concurrency,
+        maxBufferMemory: options.maxBufferMemory,
+        // A file is read again for a retry: nothing is ever kept to replay.
+        planlessRetryBuffer: 0,
+        onProgress: (progress) => {
+          try {
+            onProgress?.(progress);
+          } catch (error) {
+            fail(error);
+          }
+        },
+        onPart: (receipt) => journal?.acknowledge(session.mediaUploadId, receipt),
+        onError: fail,
+      },
+      done,
+    );
+    return await sink.finish();
+  } catch (error) {
+    fail(error);
+    // Nothing of this attempt may still run when the caller hears of its failure.
+    await sink?.settled();
+    throw controller.signal.aborted && run.signal.aborted ? run.signal.reason : error;
+  } finally {
+    run.signal.removeEventListener('abort', follow);
+  }
+}
+

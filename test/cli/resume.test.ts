@@ -1,0 +1,100 @@
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resumeNotice } from '../../lib/cli/upload-command';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../../lib/emulator/index';
+import { bytes, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
+
+const MiB = 1024 * 1024;
+const API_KEY = 'sk_cli_resume_SECRET_31';
+let dir: string;
+let emu: Emulator | undefined;
+
+beforeAll(() => {
+  ensureBuilt();
+  dir = mkdtempSync(join(tmpdir(), 'ofauth-cli-resume-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(async () => {
+  await emu?.close();
+  emu = undefined;
+});
+
+async function emulator(options: EmulatorOptions = {}): Promise<{ emu: Emulator; env: Record<string, string> }> {
+  emu = await startEmulator({ apiKey: API_KEY, partSize: MiB, ...options });
+  return { emu, env: { OFAUTH_BASE_URL: emu.url, OFAUTH_API_KEY: API_KEY, OFAUTH_CONNECTION_ID: 'conn_cli' } };
+}
+
+function journalParts(resumeDir: string): number | undefined {
+  const name = existsSync(resumeDir) ? readdirSync(resumeDir).find((f) => f.endsWith('.json')) : undefined;
+  if (name === undefined) return undefined;
+  try {
+    return (JSON.parse(readFileSync(join(resumeDir, name), 'utf8')) as { parts: unknown[] }).parts.length;
+  } catch {
+    return undefined;
+  }
+}
+
+describe('ofauth-upload FILE resumes after Ctrl-C', () => {
+  it('the same command continues, says so, and sends only the parts the vault lacks', async () => {
+    // Part 5 hangs the first time only: the first run is interrupted with parts 1-4 and 6-8 in.
+    const { emu: e, env } = await emulator({ faults: [{ route: 'part', partNumber: 5, nth: 1, action: { type: 'hang' } }] });
+    const data = bytes(8 * MiB, 41);
+    const path = join(dir, 'clip.mp4');
+    writeFileSync(path, data);
+    const resumeDir = join(dir, 'journals');
+    let child: ChildProcess | undefined;
+    const first = runCli([path, '--resume-dir', resumeDir], { env, onSpawn: (c) => (child = c) });
+    await waitFor(() => journalParts(resumeDir) === 7);
+    child?.kill('SIGINT');
+    const one = await first;
+    expect(one.code).toBe(130);
+    const [session] = e.uploads();
+    expect(one.stderr).toContain(`mediaUploadId ${session?.mediaUploadId} was left unfinished; run the same command again to resume it`);
+    const mark = e.requests.at(-1)?.id ?? 0;
+
+    const two = await runCli([path, '--resume-dir', resumeDir], { env });
+    expect(two.code).toBe(0);
+    expect(two.stderr).toContain(`resuming ${session?.mediaUploadId}: 7 of 8 parts already in the vault`);
+    const after = e.requests.filter((r) => r.id > mark);
+    expect(after.map((r) => [r.route, r.partNumber ?? null])).toEqual([
+      ['part', 5],
+      ['complete', null],
+    ]);
+    expect(e.media(session?.mediaUploadId ?? '')?.sha256).toBe(sha256(data));
+    expect(two.stdout).toContain(`sha256 local   ${sha256(data)}`);
+    expect(readdirSync(resumeDir)).toEqual([]);
+  });
+
+  it('--no-resume keeps no journal; the embedded emulator is never resumed', async () => {
+    const { emu: e, env } = await emulator({ faults: [{ route: 'part', partNumber: 2, action: { type: 'hang' } }] });
+    const path = join(dir, 'no-resume.mp4');
+    writeFileSync(path, bytes(3 * MiB, 42));
+    const cache = join(dir, 'cache');
+    let child: ChildProcess | undefined;
+    const running = runCli([path, '--no-resume'], { env: { ...env, XDG_CACHE_HOME: cache }, onSpawn: (c) => (child = c) });
+    await waitFor(() => e.requests.some((r) => r.route === 'part' && r.partNumber === 2));
+    child?.kill('SIGINT');
+    const run = await running;
+    expect(run.code).toBe(130);
+    expect(run.stderr).toContain('was left unfinished');
+    expect(run.stderr).not.toContain('resume');
+    const embedded = await runCli([path], { env: { XDG_CACHE_HOME: cache } });
+    expect(embedded.code).toBe(0);
+    expect(existsSync(cache)).toBe(false);
+  });
+});
+
+describe('resumeNotice', () => {
+  it('says what came of the journal', () => {
+    const base = { mediaUploadId: 'upload:new', partsDone: 0, bytesDone: 0, totalParts: 14 };
+    expect(resumeNotice({ ...base, mediaUploadId: 'upload:a', partsDone: 9, restarted: false })).toBe('resuming upload:a: 9 of 14 parts already in the vault');
+    expect(resumeNotice({ ...base, restarted: true, reason: 'expired', previousMediaUploadId: 'upload:a' })).toBe(
+      'could not resume upload:a (its session expires in less than a minute): starting over as upload:new',
+    );
+    expect(resumeNotice({ ...base, restarted: true, reason: 'gone', previousMediaUploadId: 'upload:a' })).toContain('(the server no longer knows it)');
+    expect(resumeNotice({ ...base, restarted: true, reason: 'planless', previousMediaUploadId: 'upload:a' })).toContain('(a plan-less upload has no parts to skip)');
+  });
+});
