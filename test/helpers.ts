@@ -45,15 +45,29 @@ export function source(data: Buffer, chunkSize: number | ((i: number) => number)
 }
 
 /** A source that yields `data` then fails with `error`. */
-export function failingSource(data: Buffer, error: Error): Readable {
+export function failingSource(
+  data: Buffer,
+  error: Error,
+  /** Settles when the source should fail; by default 20 ms after `data` was taken. */
+  failWhen: () => Promise<unknown> = () => new Promise((r) => setTimeout(r, 20)),
+): Readable {
   return Readable.from(
     (async function* () {
       if (data.length > 0) yield data;
-      await new Promise((r) => setTimeout(r, 20));
+      await failWhen();
       throw error;
     })(),
     { objectMode: false },
   );
+}
+
+/** Resolves once `condition()` holds, polling every 5 ms; rejects after `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition still false after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 /** Milliseconds `promise` takes to settle, and how. */

@@ -18,7 +18,7 @@ import {
   type OFAuthUploadOptions,
   type UploadProgress,
 } from '../lib/index';
-import { KiB, MiB, bytes, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, writeRecycling } from './helpers';
+import { KiB, MiB, bytes, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, writeRecycling } from './helpers';
 
 const API_KEY = 'sk_live_SECRET_never_shown_42';
 let emu: Emulator | undefined;
@@ -470,7 +470,10 @@ describe('abort, destroy and source failures', () => {
   it('a source that errors mid-stream rejects with its error and never completes', async () => {
     const e = await emulator();
     const boom = new Error('upstream reset');
-    const { error } = await timed(uploadToVault(failingSource(bytes(100 * KiB, 24), boom), options(e, 300 * KiB)));
+    // Fails once init reached the emulator: mid-upload, however slow the machine (a fixed delay
+    // could fail the source before the init request arrived).
+    const initSeen = () => until(() => e.requests.some((r) => r.route === 'init'));
+    const { error } = await timed(uploadToVault(failingSource(bytes(100 * KiB, 24), boom, initSeen), options(e, 300 * KiB)));
     expect(error).toBe(boom);
     expect(e.requests.filter((r) => r.route === 'init')).toHaveLength(1);
     expect(completes(e)).toHaveLength(0);
