@@ -1,28 +1,14 @@
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
-import { NetworkError, OFAuthApiError, type OFAuthUploadOptions, TimeoutError, uploadToVault } from '../lib/index';
-import { KiB, bytes, fastRetry, sha256 } from './helpers';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../lib/emulator';
+import { NetworkError, OFAuthApiError, TimeoutError, uploadToVault } from '../lib/index';
+import { KiB, bytes, emulatorFixture, sha256 } from './helpers';
 
 // Init opens a session each time it is processed: it is retried only where the server cannot
 // have processed it, so a stalled or failed answer never leaves a second, orphaned session.
 
 const API_KEY = 'sk_live_init_secret_3';
-let emu: Emulator | undefined;
-
-async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: 64 * KiB, ...options });
-  return emu;
-}
-
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
-
-function options(baseUrl: string, size: number, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions {
-  return { apiKey: API_KEY, connectionId: 'conn_test', baseUrl, filename: 'clip.mp4', contentType: 'video/mp4', size, ...fastRetry, ...extra };
-}
+const { start: emulator, uploadOptions: options } = emulatorFixture({ apiKey: API_KEY, partSize: 64 * KiB });
 
 const inits = (e: Emulator) => e.requests.filter((r) => r.route === 'init');
 
@@ -31,7 +17,7 @@ describe('init is retried only where the server cannot have processed it', () =>
     // The server may have opened a session before it stalled; a second init would orphan it.
     const e = await emulator({ faults: [{ route: 'init', nth: 1, action: { type: 'hang' } }] });
     const data = bytes(10 * KiB, 1);
-    const error = await uploadToVault(data, options(e.url, data.length, { headersTimeout: 150 })).catch((err: unknown) => err);
+    const error = await uploadToVault(data, options(e, data.length, { headersTimeout: 150 })).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(TimeoutError);
     expect(error).toMatchObject({ attempts: 1 });
     expect(inits(e)).toHaveLength(1);
@@ -40,7 +26,7 @@ describe('init is retried only where the server cannot have processed it', () =>
   it.each([502, 504])('HTTP %i at init comes from a gateway whose upstream may have acted: not retried', async (status) => {
     const e = await emulator({ faults: [{ route: 'init', nth: 1, action: { type: 'status', status } }] });
     const data = bytes(10 * KiB, 2);
-    const error = await uploadToVault(data, options(e.url, data.length)).catch((err: unknown) => err);
+    const error = await uploadToVault(data, options(e, data.length)).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(OFAuthApiError);
     expect(error).toMatchObject({ status, attempts: 1 });
     expect(inits(e)).toHaveLength(1);
@@ -49,7 +35,7 @@ describe('init is retried only where the server cannot have processed it', () =>
   it('a reset while init is sent is not retried', async () => {
     const e = await emulator({ faults: [{ route: 'init', nth: 1, action: { type: 'reset' } }] });
     const data = bytes(10 * KiB, 3);
-    const error = await uploadToVault(data, options(e.url, data.length)).catch((err: unknown) => err);
+    const error = await uploadToVault(data, options(e, data.length)).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(NetworkError);
     expect(inits(e)).toHaveLength(1);
   });
@@ -64,7 +50,7 @@ describe('init is retried only where the server cannot have processed it', () =>
       ],
     });
     const data = bytes(100 * KiB, 4);
-    const result = await uploadToVault(data, options(e.url, data.length));
+    const result = await uploadToVault(data, options(e, data.length));
     expect(inits(e).map((r) => r.status)).toEqual([429, 503, 408, 500, 200]);
     expect(e.uploads()).toHaveLength(1);
     expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
@@ -78,7 +64,7 @@ describe('init is retried only where the server cannot have processed it', () =>
       });
     });
     const data = bytes(10, 5);
-    const error = await uploadToVault(data, options(`http://127.0.0.1:${port}`, data.length, { retries: 2 })).catch((err: unknown) => err);
+    const error = await uploadToVault(data, options({ url: `http://127.0.0.1:${port}` }, data.length, { retries: 2 })).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(NetworkError);
     expect(error).toMatchObject({ attempts: 3 });
   });

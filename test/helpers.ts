@@ -1,7 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import { afterEach } from 'vitest';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
 import { fillXorshift32, pseudoRandomBytes } from '../lib/emulator/prng';
+import type { OFAuthUploadOptions } from '../lib/index';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -164,5 +167,36 @@ export function liveMemorySampler(everyMs = 10): { sample: () => void; stop: () 
       sample();
       return { peakExternal };
     },
+  };
+}
+
+/**
+ * The emulator a test file uploads to: `start(options)` starts one with the file's defaults (its
+ * own API key, a small part size), and every emulator started is closed after each test.
+ * `uploadOptions` builds the stream's options for it, without `size` when none is given.
+ */
+export function emulatorFixture(defaults: EmulatorOptions & { apiKey: string }) {
+  let started: Emulator[] = [];
+  afterEach(async () => {
+    const closing = started;
+    started = [];
+    await Promise.all(closing.map((e) => e.close()));
+  });
+  return {
+    start: async (options: EmulatorOptions = {}): Promise<Emulator> => {
+      const emulator = await startEmulator({ ...defaults, ...options });
+      started.push(emulator);
+      return emulator;
+    },
+    uploadOptions: (e: Pick<Emulator, 'url'>, size: number | undefined, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions => ({
+      apiKey: defaults.apiKey,
+      connectionId: 'conn_test',
+      baseUrl: e.url,
+      filename: 'clip.mp4',
+      contentType: 'video/mp4',
+      ...(size === undefined ? {} : { size }),
+      ...fastRetry,
+      ...extra,
+    }),
   };
 }

@@ -1,26 +1,11 @@
 import { getEventListeners } from 'node:events';
 import { Agent, type Dispatcher } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
-import { AbortError, OFAuthUploadStream, type OFAuthUploadOptions } from '../lib/index';
-import { KiB, bytes, fastRetry } from './helpers';
+import { describe, expect, it } from 'vitest';
+import { AbortError, OFAuthUploadStream } from '../lib/index';
+import { KiB, bytes, emulatorFixture } from './helpers';
 
 const API_KEY = 'sk_live_lifecycle_secret_9';
-let emu: Emulator | undefined;
-
-async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: 64 * KiB, ...options });
-  return emu;
-}
-
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
-
-function options(e: Emulator, size: number, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions {
-  return { apiKey: API_KEY, connectionId: 'conn_test', baseUrl: e.url, filename: 'clip.mp4', contentType: 'video/mp4', size, ...fastRetry, ...extra };
-}
+const { start: emulator, uploadOptions: options } = emulatorFixture({ apiKey: API_KEY, partSize: 64 * KiB });
 
 const TERMINAL = new Set(['onComplete', 'onError', 'onResponseEnd', 'onResponseError']);
 

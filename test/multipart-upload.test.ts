@@ -1,25 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
-import { MemoryLimitError, type OFAuthUploadOptions, uploadToVault } from '../lib/index';
+import { describe, expect, it } from 'vitest';
+import type { Emulator } from '../lib/emulator';
+import { MemoryLimitError, OFAuthUploadStream, uploadToVault } from '../lib/index';
 import { startChildEmulator } from './emulator-child';
-import { KiB, MiB, bytes, fastRetry, generatedSource, liveMemorySampler, sha256, source } from './helpers';
+import { KiB, MiB, bytes, emulatorFixture, liveMemorySampler, sha256, source, writeRecycling } from './helpers';
 
 const API_KEY = 'sk_live_multipart_secret_7';
-let emu: Emulator | undefined;
-
-async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: 64 * KiB, ...options });
-  return emu;
-}
-
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
-
-function options(e: Pick<Emulator, 'url'>, size: number, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions {
-  return { apiKey: API_KEY, connectionId: 'conn_test', baseUrl: e.url, filename: 'clip.mp4', contentType: 'video/mp4', size, ...fastRetry, ...extra };
-}
+const { start: emulator, uploadOptions: options } = emulatorFixture({ apiKey: API_KEY, partSize: 64 * KiB });
 
 const partPuts = (e: Emulator) => e.requests.filter((r) => r.route === 'part' || r.route === 'single');
 const completes = (e: Emulator) => e.requests.filter((r) => r.route === 'complete');
@@ -63,16 +49,12 @@ describe('maxBufferMemory', () => {
     // The emulator runs in its own process, so the memory sampled here is the client's alone.
     const child = await startChildEmulator({ mode: 'multipart', partSize: 1 * MiB, faults: [{ route: 'part', action: { type: 'delay', ms: 40 } }] });
     try {
-      const src = generatedSource(8 * MiB, 4, 64 * KiB);
+      const upload = new OFAuthUploadStream({ ...options(child, 8 * MiB), apiKey: child.apiKey, concurrency: 8, maxBufferMemory: 2.5 * MiB });
       const memory = liveMemorySampler(5);
-      const result = await uploadToVault(src, {
-        ...options(child, 8 * MiB),
-        apiKey: child.apiKey,
-        concurrency: 8,
-        maxBufferMemory: 2.5 * MiB,
-      });
+      // A ring of 4 recycled chunk buffers: no garbage, so the samples show what the upload holds.
+      const sha = await writeRecycling(upload, 8 * MiB, 4, 64 * KiB, 4);
       const { peakExternal } = memory.stop();
-      expect((await child.media(result.mediaUploadId))?.sha256).toBe(src.sha256());
+      expect((await child.media(upload.result!.mediaUploadId))?.sha256).toBe(sha);
       // Two 1 MiB buffers fit 2.5 MiB: two parts in flight, not eight.
       expect((await child.stats()).maxConcurrentPuts).toBe(2);
       // Unbounded, 9 × 1 MiB part buffers would be live; the slack is the source's ring and sockets.

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
+import type { Emulator } from '../lib/emulator';
 import {
   AbortError,
   EmptySourceError,
@@ -16,26 +16,20 @@ import {
   type SpoolProgress,
   uploadToVault,
 } from '../lib/index';
-import { KiB, MiB, bytes, fastRetry, sha256, source } from './helpers';
+import { KiB, MiB, bytes, emulatorFixture, sha256, source } from './helpers';
 
 const API_KEY = 'sk_live_spool_secret_5';
 const P = 64 * KiB;
 const M = 100 * KiB; // spool.memory in these tests
-let emu: Emulator | undefined;
+const fixture = emulatorFixture({ apiKey: API_KEY, partSize: P });
+const emulator = fixture.start;
 let dir: string;
-
-async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: P, ...options });
-  return emu;
-}
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'spooled-upload-'));
 });
 
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
+afterEach(() => {
   // Whatever happened, the spool is gone: nothing may be left in its dir, nor open.
   expect(readdirSync(dir)).toEqual([]);
   expect(openFilesIn(dir)).toEqual([]);
@@ -56,10 +50,7 @@ function openFilesIn(folder: string): string[] {
 
 /** Options without `size`: the source is spooled in `dir`. */
 function options(e: Pick<Emulator, 'url'>, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions {
-  return {
-    apiKey: API_KEY, connectionId: 'conn_test', baseUrl: e.url, filename: 'clip.mp4', contentType: 'video/mp4',
-    spool: { memory: M, dir }, ...fastRetry, ...extra,
-  };
+  return fixture.uploadOptions(e, undefined, { spool: { memory: M, dir }, ...extra });
 }
 
 const puts = (e: Emulator) => e.requests.filter((r) => r.route === 'part' || r.route === 'single');
