@@ -176,7 +176,8 @@ describe('usage errors exit 2 and send nothing', () => {
     [['--sample', '0'], '--sample must be a byte count > 0'],
     [['--sample', '5mb'], '"5mb" is ambiguous: write 5MB (powers of 1000) or 5MiB (powers of 1024)'],
     [['-', '--size', '10KB'], '--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB (powers of 1000) or a binary unit KiB, MiB, GiB, TiB (powers of 1024)'],
-    [['a', 'b'], 'expected one file'],
+    // Several sources are a batch now; each is still checked before anything is sent.
+    [['a', 'b'], 'cannot read "a": no such file'],
     [[], 'missing the file to upload'],
     [['--concurrency', '0', '--sample', '1KiB'], '--concurrency must be an integer from 1 to 64'],
     [['emulator', '--port', '70000'], '--port must be an integer from 0 to 65535'],
