@@ -25,8 +25,12 @@ export async function openS3Object(item: S3Item, s3: S3Access, signal: AbortSign
     throw s3Failure(item.source, 'GetObject', error);
   }
   const { body, size, etag } = answer;
-  if (size === 0) {
+  const discard = (): void => {
+    body.on('error', () => undefined);
     body.destroy();
+  };
+  if (size === 0) {
+    discard();
     throw new SourceError(`${item.source} is empty: the vault takes no empty files`, { reason: 'empty', source: item.source });
   }
   const filename = overrides.filename ?? safeFilename(item.key) ?? 'object';
@@ -36,8 +40,6 @@ export async function openS3Object(item: S3Item, s3: S3Access, signal: AbortSign
     filename,
     contentType: chooseContentType(filename, answer.contentType, overrides.contentType),
     ...(etag === undefined ? {} : { identity: { kind: 'etag' as const, etag, ...(size === undefined ? {} : { size }) } }),
-    close: async () => {
-      body.destroy();
-    },
+    close: async () => discard(),
   };
 }

@@ -30,7 +30,8 @@ export interface UrlOverrides {
 }
 
 /**
- * GETs the URL on the batch's pool (with redirects followed) and opens its body as the source.
+ * GETs the URL on the batch's pool (with redirects followed) and opens its body as the source,
+ * named by Content-Disposition, else by the last path segment of the URL that answered.
  * Only `accept-encoding: identity` and a user agent are sent: never the OFAuth key, which
  * belongs to the API alone. The size comes from Content-Length; without it the body is spooled.
  */
@@ -52,8 +53,13 @@ export async function openUrl(item: UrlItem, downloads: Dispatcher, signal: Abor
     throw new SourceError(`GET ${item.source} failed: ${why}`, { reason: 'network', source: item.source, cause: error });
   }
   const { statusCode, headers, body } = response;
-  const fail = (error: SourceError): never => {
+  // undici's body reports a destroy as an 'error' (RequestAbortedError): expected here, not a failure.
+  const discard = (): void => {
+    body.on('error', () => undefined);
     body.destroy();
+  };
+  const fail = (error: SourceError): never => {
+    discard();
     throw error;
   };
   if (statusCode < 200 || statusCode > 299) {
@@ -67,8 +73,16 @@ export async function openUrl(item: UrlItem, downloads: Dispatcher, signal: Abor
   const lengthText = header(headers, 'content-length')?.trim();
   const size = lengthText !== undefined && /^\d+$/.test(lengthText) ? Number(lengthText) : undefined;
   if (size === 0) fail(new SourceError(`GET ${item.source} answered an empty body: the vault takes no empty files`, { reason: 'empty', source: item.source }));
+  // After redirects, the URL that answered names the file better than a short link or a
+  // /download?id= that led to it.
+  const history = (response.context as { history?: unknown } | undefined)?.history;
+  const answered = Array.isArray(history) && history.at(-1) instanceof URL ? (history.at(-1) as URL) : item.url;
   const filename =
-    overrides.filename ?? filenameFromContentDisposition(header(headers, 'content-disposition')) ?? filenameFromUrl(item.url) ?? 'download';
+    overrides.filename ??
+    filenameFromContentDisposition(header(headers, 'content-disposition')) ??
+    filenameFromUrl(answered) ??
+    filenameFromUrl(item.url) ??
+    'download';
   const etag = header(headers, 'etag')?.trim();
   return {
     stream: body,
@@ -76,8 +90,6 @@ export async function openUrl(item: UrlItem, downloads: Dispatcher, signal: Abor
     filename,
     contentType: chooseContentType(filename, header(headers, 'content-type'), overrides.contentType),
     ...(etag === undefined || etag === '' ? {} : { identity: { kind: 'etag' as const, etag, ...(size === undefined ? {} : { size }) } }),
-    close: async () => {
-      body.destroy();
-    },
+    close: async () => discard(),
   };
 }
