@@ -85,6 +85,40 @@ describe('a folder of 20 files with --jobs 3', () => {
   });
 });
 
+describe('folders', () => {
+  it('-r follows subfolders, hidden entries never; a file named twice is sent once; an empty file in a folder is its failure', async () => {
+    const root = join(dir, 'tree');
+    mkdirSync(join(root, 'day1', 'takes'), { recursive: true });
+    mkdirSync(join(root, '.cache'), { recursive: true });
+    const files: Record<string, Buffer> = {
+      'a.mp4': bytes(3000, 501),
+      'day1/b.jpg': bytes(4000, 502),
+      'day1/takes/c.mov': bytes(5000, 503),
+      '.cache/hidden.mp4': bytes(10, 504),
+      'day1/.hidden.jpg': bytes(10, 505),
+      'empty.mp4': Buffer.alloc(0),
+    };
+    for (const [name, data] of Object.entries(files)) writeFileSync(join(root, name), data);
+    // The embedded emulator (no API key): its stored sha256 is checked for every source.
+    const run = await runCli([root, join(root, 'a.mp4'), '-r', '--json']);
+    expect(run.code).toBe(1);
+    const lines = jsonLines(run.stdout);
+    expect(lines.at(-1)).toMatchObject({ type: 'summary', sources: 4, uploaded: 3, failed: 1 });
+    const uploaded = lines.filter((l) => l.type === 'uploaded');
+    expect(uploaded.map((l) => l.source).sort()).toEqual(['a.mp4', 'day1/b.jpg', 'day1/takes/c.mov'].map((n) => join(root, n)));
+    for (const line of uploaded) expect(line).toMatchObject({ sha256Match: true, sha256: sha256(files[line.source.slice(root.length + 1)] ?? Buffer.alloc(0)) });
+    expect(lines.find((l) => l.type === 'failed')).toMatchObject({ source: join(root, 'empty.mp4'), error: { code: 'ERR_SOURCE', reason: 'empty' } });
+
+    const renamed = await runCli([root, '--filename', 'x.mp4']);
+    expect(renamed.code).toBe(2);
+    expect(renamed.stderr).toContain('--filename names one source; the folder holds 2');
+    mkdirSync(join(dir, 'void', '.only-hidden'), { recursive: true });
+    const nothing = await runCli([join(dir, 'void'), '-r']);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain(`nothing to upload (${join(dir, 'void')}: no files to upload)`);
+  });
+});
+
 describe('one failing source among several', () => {
   let cdn: DownloadServer;
   afterEach(async () => cdn.close());

@@ -298,7 +298,7 @@ describe('help, version, emulator', () => {
   it('--help documents the flags, variables and exit codes', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
-    for (const text of ['--content-type', '--size', '--sample', '--concurrency', '--vault-user-id', '--json', '--quiet', 'OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL', 'Exit codes', '130']) {
+    for (const text of ['--content-type', '--size', '--sample', '--concurrency', '--vault-user-id', '--json', '--quiet', '--jobs', '--recursive', '--manifest', '--s3-endpoint', 's3://bucket/prefix/', 'https://', 'OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL', 'Exit codes', '130']) {
       expect(run.stdout).toContain(text);
     }
     // Which size units are which.
