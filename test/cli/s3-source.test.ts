@@ -77,10 +77,13 @@ describe('s3:// sources (s3rver)', () => {
     for (const entry of recorded) expect(entry.etag).toMatch(/^"[0-9a-f]{32}"$/);
 
     emu!.reset();
+    s3.requests.length = 0;
     const again = await runCli(args, { env });
     const lines2 = jsonLines(again.stdout);
     expect(lines2.at(-1)).toMatchObject({ skipped: 3, uploaded: 0, failed: 1 });
     expect(emu!.stats.initCalls).toBe(0);
+    // Skipped on the listing's ETags alone: the one listing, and a GET only for the key not listed.
+    expect(s3.requests.map((r) => r.replace(/\?.*/, '').replace(/continuation-token=[^&]*/, ''))).toEqual([`GET /${BUCKET}/`, `GET /${BUCKET}/nope.mp4`]);
   });
 
   it('one object, named alone: the one-upload output, named after its key', async () => {

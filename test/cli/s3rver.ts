@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { request as httpRequest, createServer } from 'node:http';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ROOT } from './run-cli';
@@ -16,7 +17,10 @@ export const S3RVER_ENV = {
 };
 
 export interface FakeS3 {
+  /** A recording proxy in front of s3rver (the Host header passes unchanged, so signatures hold). */
   endpoint: string;
+  /** Method and path (with query) of every request through `endpoint`. */
+  requests: string[];
   client: S3Client;
   put(bucket: string, key: string, body: Buffer, contentType?: string): Promise<void>;
   createBucket(bucket: string): Promise<void>;
@@ -38,7 +42,19 @@ export async function startFakeS3(): Promise<FakeS3> {
       if (text.includes('\n')) resolve((JSON.parse(text.split('\n')[0] ?? '') as { port: number }).port);
     });
   });
-  const endpoint = `http://127.0.0.1:${port}`;
+  const requests: string[] = [];
+  const proxy = createServer((req, res) => {
+    requests.push(`${req.method} ${req.url}`);
+    const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const address = proxy.address();
+  const endpoint = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
   const client = new S3Client({
     endpoint,
     forcePathStyle: true,
@@ -47,12 +63,15 @@ export async function startFakeS3(): Promise<FakeS3> {
   });
   return {
     endpoint,
+    requests,
     client,
     createBucket: async (bucket) => void (await client.send(new CreateBucketCommand({ Bucket: bucket }))),
     put: async (bucket, key, body, contentType) =>
       void (await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...(contentType === undefined ? {} : { ContentType: contentType }) }))),
     close: async () => {
       client.destroy();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
       if (child.exitCode !== null) return;
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.stdin?.end();
