@@ -2,13 +2,29 @@ import { parseArgs } from 'node:util';
 import { BYTE_COUNT_FORMS, parseByteCount } from './units';
 import { UsageError } from './usage-error';
 
+/**
+ * One SOURCE of the command line, as written: what it holds (a folder's files, an S3 prefix's
+ * objects) is found later, when the sources are expanded.
+ */
 export type SourceSpec =
-  | { kind: 'file'; path: string }
+  /** A file, a folder, or a named pipe: which one is known once it is stat'ed. */
+  | { kind: 'path'; path: string }
   | { kind: 'stdin' }
+  | { kind: 'url'; url: URL }
+  /** `key` '' or ending in '/': every object under that prefix. */
+  | { kind: 's3'; bucket: string; key: string }
   | { kind: 'sample'; size: number; label: string };
 
 export interface UploadArgs {
-  source: SourceSpec;
+  sources: SourceSpec[];
+  /** Folders: their subfolders too (hidden entries are always skipped). */
+  recursive: boolean;
+  /** Sources uploaded at once, sharing one connection pool. */
+  jobs: number;
+  /** Append a line per finished upload; sources recorded there unchanged are skipped. */
+  manifest?: string;
+  /** An S3-compatible endpoint (addressed path-style). */
+  s3Endpoint?: string;
   filename?: string;
   contentType?: string;
   size?: number;
@@ -39,6 +55,10 @@ export type Command =
   | { kind: 'emulator'; args: EmulatorArgs };
 
 const uploadOptions = {
+  jobs: { type: 'string', short: 'j' },
+  recursive: { type: 'boolean', short: 'r' },
+  manifest: { type: 'string' },
+  's3-endpoint': { type: 'string' },
   filename: { type: 'string' },
   'content-type': { type: 'string' },
   size: { type: 'string' },
@@ -104,15 +124,50 @@ function parseEmulator(argv: string[]): Command {
   };
 }
 
-function sourceOf(positionals: string[], sample: string | undefined): SourceSpec {
-  if (positionals.length > 1) throw new UsageError(`expected one file (or - for stdin), got ${positionals.length} arguments`);
-  const [target] = positionals;
-  if (sample !== undefined) {
-    if (target !== undefined) throw new UsageError('give either a file (or -) or --sample SIZE, not both');
-    return { kind: 'sample', size: byteCount('sample', sample), label: sample.trim().replace(/\s+/g, '') };
+// Loose on purpose (older buckets may hold capitals or underscores): S3 itself judges the name.
+const S3_BUCKET = /^[A-Za-z0-9][A-Za-z0-9._-]{1,254}$/;
+
+function sourceSpec(text: string): SourceSpec {
+  if (text === '-') return { kind: 'stdin' };
+  if (/^https?:\/\//i.test(text)) {
+    if (!URL.canParse(text)) throw new UsageError(`${JSON.stringify(text.slice(0, 200))} is not a valid URL`);
+    return { kind: 'url', url: new URL(text) };
   }
-  if (target === undefined) throw new UsageError('missing the file to upload (use - for stdin, or --sample SIZE)');
-  return target === '-' ? { kind: 'stdin' } : { kind: 'file', path: target };
+  if (/^s3:\/\//i.test(text)) {
+    const rest = text.slice('s3://'.length);
+    const slash = rest.indexOf('/');
+    const bucket = slash === -1 ? rest : rest.slice(0, slash);
+    if (!S3_BUCKET.test(bucket)) {
+      throw new UsageError(`${JSON.stringify(text)}: expected s3://BUCKET/KEY (or s3://BUCKET/PREFIX/ for every object under it), with a bucket name`);
+    }
+    return { kind: 's3', bucket, key: slash === -1 ? '' : rest.slice(slash + 1) };
+  }
+  return { kind: 'path', path: text };
+}
+
+function sourcesOf(positionals: string[], sample: string | undefined): SourceSpec[] {
+  if (sample !== undefined) {
+    if (positionals.length > 0) throw new UsageError('give either sources (files, folders, -, URLs, s3://…) or --sample SIZE, not both');
+    return [{ kind: 'sample', size: byteCount('sample', sample), label: sample.trim().replace(/\s+/g, '') }];
+  }
+  if (positionals.length === 0) throw new UsageError('missing the file to upload (or a folder, a URL, s3://…; - for stdin, or --sample SIZE)');
+  const sources = positionals.map(sourceSpec);
+  if (sources.filter((s) => s.kind === 'stdin').length > 1) throw new UsageError('- (stdin) can be given only once');
+  return sources;
+}
+
+/** Flags that describe one source, refused when there are several (they would apply to each). */
+function checkSingleSourceFlags(sources: SourceSpec[], values: { filename?: string | undefined; size?: string | undefined }): void {
+  const [first] = sources;
+  if (values.filename !== undefined && sources.length !== 1) {
+    throw new UsageError(`--filename names one source; got ${sources.length} (each source is named after its file, URL or key)`);
+  }
+  if (values.size !== undefined) {
+    if (first?.kind === 'sample') throw new UsageError('--size cannot be combined with --sample (the sample has its own size)');
+    if (sources.length !== 1 || (first?.kind !== 'path' && first?.kind !== 'stdin')) {
+      throw new UsageError('--size applies to one file or pipe, or to stdin, given alone (URLs and S3 objects tell their own size)');
+    }
+  }
 }
 
 /** Turns argv (without node and the script) into a command; every mistake is a UsageError. */
@@ -121,18 +176,30 @@ export function parseCommand(argv: string[]): Command {
   const { values, positionals } = parse(() => parseArgs({ args: argv, options: uploadOptions, strict: true, allowPositionals: true }));
   if (values.help) return { kind: 'help', topic: 'upload' };
   if (values.version) return { kind: 'version' };
-  const source = sourceOf(positionals, values.sample);
-  if (source.kind === 'sample' && values.size !== undefined) throw new UsageError('--size cannot be combined with --sample (the sample has its own size)');
-  const empty = (['filename', 'content-type', 'vault-user-id', 'spool-dir', 'resume-dir'] as const).find((flag) => values[flag]?.trim() === '');
+  const sources = sourcesOf(positionals, values.sample);
+  checkSingleSourceFlags(sources, values);
+  const empty = (['filename', 'content-type', 'vault-user-id', 'spool-dir', 'resume-dir', 'manifest', 's3-endpoint'] as const).find(
+    (flag) => values[flag]?.trim() === '',
+  );
   if (empty !== undefined) throw new UsageError(`--${empty} must not be empty`);
   if (values['resume-dir'] !== undefined) {
     if (values['no-resume']) throw new UsageError('--resume-dir cannot be combined with --no-resume');
-    if (source.kind !== 'file') throw new UsageError('--resume-dir applies to a file: stdin and --sample are read once and cannot be resumed');
+    if (!sources.some((source) => source.kind === 'path')) {
+      throw new UsageError('--resume-dir applies to files: stdin, URLs, S3 objects and --sample are read once and cannot be resumed');
+    }
+  }
+  const endpoint = values['s3-endpoint'];
+  if (endpoint !== undefined && (!URL.canParse(endpoint) || !/^https?:$/.test(new URL(endpoint).protocol))) {
+    throw new UsageError(`--s3-endpoint must be an http(s) URL such as http://127.0.0.1:9000, got ${JSON.stringify(endpoint.slice(0, 100))}`);
   }
   return {
     kind: 'upload',
     args: {
-      source,
+      sources,
+      recursive: values.recursive ?? false,
+      jobs: values.jobs === undefined ? 2 : integer('jobs', values.jobs, 1, 64),
+      ...(values.manifest === undefined ? {} : { manifest: values.manifest }),
+      ...(endpoint === undefined ? {} : { s3Endpoint: endpoint }),
       ...(values.filename === undefined ? {} : { filename: values.filename }),
       ...(values['content-type'] === undefined ? {} : { contentType: values['content-type'] }),
       ...(values.size === undefined ? {} : { size: byteCount('size', values.size) }),

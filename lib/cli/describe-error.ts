@@ -1,4 +1,5 @@
 import { AbortError, OFAuthUploadError } from '../errors';
+import { SourceError } from './source-error';
 import { UsageError } from './usage-error';
 
 export type ErrorRecord = { name: string; code: string; message: string } & Record<string, unknown>;
@@ -12,6 +13,9 @@ export function describeError(error: unknown): ErrorRecord {
   if (error instanceof OFAuthUploadError && typeof error.toJSON === 'function') {
     const record = error.toJSON();
     return { ...record, name: error.name, code: error.code, message: error.message };
+  }
+  if (error instanceof SourceError) {
+    return { ...error.toJSON(), name: error.name, code: error.code, message: error.message };
   }
   if (error instanceof AbortError || error instanceof UsageError) {
     return { name: error.name, code: error.code, message: error.message };

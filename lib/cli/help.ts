@@ -1,29 +1,49 @@
 // The --help texts. Kept beside each other so the exit codes and variables read the same in both.
 
 const EXIT_CODES = `Exit codes:
-  0    uploaded (and, against the emulator, the stored sha256 matches the local one)
-  1    the upload failed: the error's code and message are printed (JSON with --json)
-  2    usage error: bad flag or argument, unreadable file, incomplete environment;
-       nothing was sent
-  130  interrupted (Ctrl-C): in-flight requests cancelled before the upload was confirmed;
-       after init, the mediaUploadId left unfinished is named (a file: run the same
-       command again to resume it)`;
+  0    every source uploaded or skipped (and, against the emulator, every stored sha256
+       matches the local one)
+  1    a source failed: its code and message are printed (JSON with --json); the other
+       sources still ran to their end
+  2    usage error: bad flag or argument, unreadable file, incomplete environment
+       (e.g. s3:// without @aws-sdk/client-s3); nothing was sent
+  130  interrupted (Ctrl-C): running uploads cancelled before they were confirmed, none
+       started after; the mediaUploadIds left unfinished are named (a file: run
+       the same command again to resume it)`;
 
 export function uploadHelp(version: string): string {
-  return `ofauth-upload ${version}: stream a file or stdin into the OFAuth vault
+  return `ofauth-upload ${version}: stream files, folders, stdin, URLs and S3 objects into the OFAuth vault
 
 Usage:
-  ofauth-upload <file>  [options]
-  ofauth-upload -       [--size BYTES] [options]   read stdin (a pipe without --size is spooled)
+  ofauth-upload SOURCE... [options]
   ofauth-upload --sample SIZE [options]            generated pseudo-random data, no file
   ofauth-upload emulator [--port N] [--part-size SIZE]
 
+Sources:
+  clip.mp4              a file
+  shoot/                a folder: its files (-r: its subfolders too; hidden entries skipped)
+  -                     stdin (a pipe without --size is spooled)
+  https://…/clip.mp4    a download, streamed (without Content-Length it is spooled)
+  s3://bucket/key       an S3 object; s3://bucket/prefix/ is every object under it
+One SOURCE naming one upload prints the result block; several (or a folder, a prefix) print
+a line per source and a summary, with live progress on a terminal.
+
 Options:
-  --filename NAME       name sent to the API (default: the file's name; "stdin")
-  --content-type TYPE   MIME type (default: from the filename's extension,
-                        else application/octet-stream)
-  --size BYTES          exact byte count: a pipe then streams straight through;
-                        checked for files (also a file on stdin: - < clip.mp4)
+  -j, --jobs N          sources uploaded at once, 1..64 (default 2), sharing one
+                        connection pool; each keeps its own --concurrency
+  -r, --recursive       folders: upload their subfolders too
+  --manifest FILE       append a JSON line per finished upload; sources recorded there
+                        unchanged (same size and mtime, or same ETag) are skipped
+  --s3-endpoint URL     an S3-compatible endpoint (path-style), e.g. http://127.0.0.1:9000
+                        (region and credentials: the standard AWS chain)
+  --filename NAME       name sent to the API, for one source only (default: the file's
+                        name; the download's Content-Disposition or last path segment;
+                        the object key's; "stdin")
+  --content-type TYPE   MIME type for every source (default: the download's or object's
+                        type, else from the filename's extension, else
+                        application/octet-stream)
+  --size BYTES          exact byte count of a single file, pipe or stdin: a pipe then
+                        streams straight through; checked for files (- < clip.mp4 too)
   --spool-dir DIR       without a size, a pipe is spooled until it ends (its size is
                         only known then): memory first, then one temp file in DIR
                         (default: the system temp dir), unlinked at once, never left
@@ -38,7 +58,8 @@ Options:
                         command sends only the parts the vault does not have yet
   --resume-dir DIR      where resume journals go (default $XDG_CACHE_HOME/ofauth-upload-stream,
                         else ~/.cache/ofauth-upload-stream)
-  --json                print one JSON line on stdout (the result, or the error)
+  --json                JSON lines on stdout: one per source (the result, or the error),
+                        and with several sources a summary line
   -q, --quiet           no progress and no notices; the result is still printed
   -h, --help            this help
   -v, --version         the version
@@ -49,8 +70,9 @@ Sizes (--size, --sample, --part-size) are whole bytes, or take a unit:
   e.g. 1048576, 10MB, 512KiB, 1.5GiB. KB, mb, M and the like are refused as ambiguous.
 
 Environment:
-  OFAUTH_API_KEY        your API key (never printed). When unset, an emulator is started
-                        on 127.0.0.1 and the upload goes there: no account, no network.
+  OFAUTH_API_KEY        your API key (never printed, sent to the API only: never to a
+                        download host or S3). When unset, an emulator is started on
+                        127.0.0.1 and the uploads go there: no account, no network.
   OFAUTH_CONNECTION_ID  the connection to upload for (required with OFAUTH_API_KEY)
   OFAUTH_BASE_URL       API base URL (default https://api.ofauth.com; needs OFAUTH_API_KEY)
 

@@ -37,11 +37,19 @@ export class Output {
     this.#streams.stdout.write(this.#clean(this.json ? `${JSON.stringify(record)}\n` : human));
   }
 
-  /** `fields` add facts the error itself does not carry (e.g. the upload a Ctrl-C left behind). */
-  error(error: unknown, hint?: string, fields: Record<string, string> = {}): ErrorRecord {
+  /** A line saying what went wrong with one source (stderr); printed even with --quiet. */
+  problem(line: string): void {
+    this.#streams.stderr.write(`${this.#clean(line)}\n`);
+  }
+
+  /**
+   * `fields` add facts the error itself does not carry (e.g. the upload a Ctrl-C left behind);
+   * `line` adds fields to the JSON line itself (which source failed, and how).
+   */
+  error(error: unknown, hint?: string, fields: Record<string, string> = {}, line: Record<string, unknown> = {}): ErrorRecord {
     const record = { ...describeError(error), ...fields };
     if (this.json) {
-      this.#streams.stdout.write(`${this.#clean(JSON.stringify({ ok: false, error: record }))}\n`);
+      this.#streams.stdout.write(`${this.#clean(JSON.stringify({ ...line, ok: false, error: record }))}\n`);
     } else {
       this.#streams.stderr.write(`${this.#clean(`ofauth-upload: ${record.code}: ${record.message}`.replace(/\s*\n\s*/g, ' '))}\n`);
       if (hint !== undefined) this.#streams.stderr.write(`${hint}\n`);

@@ -1,17 +1,22 @@
-import { performance } from 'node:perf_hooks';
+import { Agent, interceptors } from 'undici';
+import { version } from '../../package.json';
 import { startEmulator } from '../emulator/index';
 import type { Emulator } from '../emulator/types';
 import { AbortError } from '../errors';
-import type { ResumeInfo } from '../options';
 import type { UploadArgs } from './args';
+import { BatchReporter } from './batch/batch-reporter';
+import { Manifest } from './batch/manifest';
+import type { Reporter } from './batch/reporter';
+import { runBatch } from './batch/run-batch';
+import { SingleReporter } from './batch/single-reporter';
 import { EXIT_INTERRUPTED, EXIT_OK, EXIT_UPLOAD_FAILED } from './exit-codes';
 import { onInterrupt } from './interrupt';
 import type { Output, OutputStreams } from './output';
-import { ProgressRenderer } from './progress-renderer';
-import { openSource } from './source';
-import { formatSummary, summarize } from './summary';
+import { type Expansion, expandSources } from './sources/expand';
+import { type S3Access, connectS3, loadS3Module } from './sources/s3-client';
+import type { Connection } from './sources/stream-to-vault';
+import { MAX_REDIRECTS } from './sources/url';
 import { type Env, resolveTarget } from './target';
-import { type Transfer, type TransferHooks, fileTransfer, streamTransfer } from './transfer';
 
 export interface UploadIO extends OutputStreams {
   env: Env;
@@ -21,27 +26,45 @@ export interface UploadIO extends OutputStreams {
 /** The emulator accepts any non-empty connection id unless told otherwise; this one reads well in its log. */
 const EMULATOR_CONNECTION_ID = 'ofauth-upload-cli';
 
-const RESTART_REASONS: Record<NonNullable<ResumeInfo['reason']>, string> = {
-  expired: 'its session expires in less than a minute',
-  gone: 'the server no longer knows it',
-  planless: 'a plan-less upload has no parts to skip',
-};
-
-/** The line a rerun prints when it found the journal of an interrupted upload of the same file. */
-export function resumeNotice(info: ResumeInfo): string {
-  if (!info.restarted) return `resuming ${info.mediaUploadId}: ${info.partsDone} of ${info.totalParts} parts already in the vault`;
-  const why = info.reason === undefined ? 'it cannot be resumed' : RESTART_REASONS[info.reason];
-  return `could not resume ${info.previousMediaUploadId ?? 'the interrupted upload'} (${why}): starting over as ${info.mediaUploadId}`;
-}
-
-/** Resolves to the exit code; throws (UsageError or a typed upload error) for main to print. */
+/**
+ * Resolves to the exit code; throws a UsageError (exit 2) for what is wrong before anything is
+ * sent. Everything after that is a source's outcome: 0 when every source was uploaded or skipped,
+ * 1 when any failed (the others still ran), 130 after Ctrl-C.
+ */
 export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Promise<number> {
   out.quiet = args.quiet;
   const target = resolveTarget(io.env);
-  const source = await openSource(args.source, args, io.stdin);
+  const controller = new AbortController();
+  // Ctrl-C from here on cancels the batch: nothing new starts, running uploads are aborted.
+  const stopListening = onInterrupt(() => controller.abort(new AbortError('Interrupted (SIGINT)')));
+  let manifest: Manifest | undefined;
+  let s3: S3Access | undefined;
   let emulator: Emulator | undefined;
+  // One pool for every upload of the batch (and the downloads), so --jobs shares connections.
+  const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
   try {
-    let connection: { baseUrl: string; apiKey: string; connectionId: string };
+    manifest = args.manifest === undefined ? undefined : await Manifest.open(args.manifest);
+    if (manifest !== undefined && manifest.unreadableLines > 0) {
+      out.notice(`${args.manifest}: ${manifest.unreadableLines} line${manifest.unreadableLines === 1 ? '' : 's'} that are not manifest entries ignored`);
+    }
+    let expansion: Expansion | undefined;
+    try {
+      expansion = await expandSources(
+        args,
+        io.stdin,
+        async () => (s3 ??= await connectS3(await loadS3Module(), { endpoint: args.s3Endpoint })),
+        controller.signal,
+      );
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    }
+    if (expansion === undefined || controller.signal.aborted) {
+      out.error(new AbortError('Interrupted (SIGINT) before any upload started'));
+      return EXIT_INTERRUPTED;
+    }
+    for (const notice of expansion.notices) out.notice(notice);
+
+    let connection: Connection;
     if (target.kind === 'emulator') {
       // 'sha256': the whole-media hash the CLI compares, without md5-ing every part too (about twice as fast).
       emulator = await startEmulator({ host: '127.0.0.1', hashing: 'sha256' });
@@ -50,73 +73,48 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
     } else {
       connection = { baseUrl: target.baseUrl, apiKey: target.apiKey, connectionId: target.connectionId };
     }
+    const stored = emulator;
 
-    const controller = new AbortController();
-    let interrupted = false;
-    const stopListening = onInterrupt(() => {
-      interrupted = true;
-      controller.abort(new AbortError('Interrupted (SIGINT)'));
-    });
-    const renderer = new ProgressRenderer({
-      mode: args.quiet ? 'off' : io.stderr.isTTY ? 'bar' : 'lines',
-      out: io.stderr,
-    });
-    const resume = target.kind === 'api' && args.resume ? (args.resumeDir === undefined ? true : { dir: args.resumeDir }) : false;
-    const hooks: TransferHooks = {
-      signal: controller.signal,
-      onProgress: (p) => renderer.update(p),
-      onSpool: (bytes) => renderer.spooled(bytes),
-      onSpooled: (bytes) => renderer.beginUpload(bytes),
-      onResume: (info) => {
-        renderer.resumedFrom(info.bytesDone);
-        out.notice(renderer.clearLine() + resumeNotice(info));
+    const reporter: Reporter = expansion.single
+      ? new SingleReporter(out, io, args.quiet)
+      : new BatchReporter(out, io, { mode: !args.quiet && io.stderr.isTTY ? 'live' : 'lines' });
+    const totals = await runBatch({
+      items: expansion.items,
+      jobs: args.jobs,
+      context: {
+        connection,
+        tuning: {
+          ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+          ...(args.retries === undefined ? {} : { retries: args.retries }),
+          ...(args.vaultUserId === undefined ? {} : { vaultUserId: args.vaultUserId }),
+          ...(args.spoolDir === undefined ? {} : { spoolDir: args.spoolDir }),
+          ...(args.spoolMemory === undefined ? {} : { spoolMemory: args.spoolMemory }),
+          ...(args.maxSize === undefined ? {} : { maxSize: args.maxSize }),
+        },
+        // Resumed only against a real or separate server: the embedded emulator's sessions die with the process.
+        resume: target.kind === 'api' && args.resume ? (args.resumeDir === undefined ? true : { dir: args.resumeDir }) : false,
+        dispatcher: agent,
+        downloads: agent.compose(interceptors.redirect({ maxRedirections: MAX_REDIRECTS })),
+        signal: controller.signal,
+        stdin: io.stdin,
+        s3,
+        filename: args.filename,
+        contentType: args.contentType,
+        userAgent: `ofauth-upload/${version}`,
       },
-    };
-    const transfer =
-      source.regularFile === undefined
-        ? streamTransfer(source, connection, args, hooks)
-        : fileTransfer(source.regularFile, source, connection, args, hooks, resume);
-
-    const started = performance.now();
-    renderer.start(source.size);
-    let outcome: Awaited<ReturnType<Transfer['run']>>;
-    try {
-      outcome = await transfer.run();
-    } catch (error) {
-      renderer.abandon();
-      if (!interrupted) throw error;
-      // Whatever error the upload settled with, the cause was the user's Ctrl-C. After init the
-      // server holds a session we never finalized: name it, so it can be told apart in its logs.
-      const message = 'Interrupted (SIGINT): in-flight requests cancelled before the upload was confirmed';
-      const mediaUploadId = transfer.mediaUploadId;
-      if (mediaUploadId === undefined) out.error(new AbortError(message));
-      else {
-        const again = transfer.resumable ? '; run the same command again to resume it' : '';
-        out.error(new AbortError(`${message}; mediaUploadId ${mediaUploadId} was left unfinished${again}`), undefined, { mediaUploadId });
-      }
-      return EXIT_INTERRUPTED;
-    } finally {
-      stopListening();
-    }
-    renderer.finish();
-
-    const { result, bytes, sha256 } = outcome;
-    const summary = summarize({
-      target: target.kind,
-      baseUrl: connection.baseUrl,
-      filename: source.filename,
-      contentType: source.contentType,
-      bytes,
-      elapsedMs: performance.now() - started,
-      result,
-      sha256,
+      target: { kind: target.kind, baseUrl: connection.baseUrl },
+      manifest,
       // Our own emulator can be asked what it stored; a missing hash counts as a mismatch.
-      storedSha256: emulator && (emulator.media(result.mediaUploadId)?.sha256 ?? '(nothing stored)'),
+      storedSha256: stored === undefined ? undefined : (id) => stored.media(id)?.sha256 ?? '(nothing stored)',
+      reporter,
     });
-    out.result(formatSummary(summary), summary);
-    return summary.ok ? EXIT_OK : EXIT_UPLOAD_FAILED;
+    if (totals.interrupted) return EXIT_INTERRUPTED;
+    return totals.failed > 0 ? EXIT_UPLOAD_FAILED : EXIT_OK;
   } finally {
-    await source.close();
+    stopListening();
+    await manifest?.close().catch(() => undefined);
+    s3?.destroy();
+    await agent.destroy().catch(() => undefined);
     await emulator?.close();
   }
 }

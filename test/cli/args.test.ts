@@ -62,7 +62,9 @@ describe('parseCommand', () => {
     ).toEqual({
       kind: 'upload',
       args: {
-        source: { kind: 'file', path: 'clip.mp4' },
+        sources: [{ kind: 'path', path: 'clip.mp4' }],
+        recursive: false,
+        jobs: 2,
         filename: 'x.mp4',
         contentType: 'video/mp4',
         concurrency: 8,
@@ -84,11 +86,11 @@ describe('parseCommand', () => {
   });
 
   it('stdin, a sample, help, version, the emulator', () => {
-    expect(parseCommand(['-', '--size', '1KiB'])).toMatchObject({ args: { source: { kind: 'stdin' }, size: 1024 } });
-    expect(parseCommand(['-', '--size', '10MB'])).toMatchObject({ args: { source: { kind: 'stdin' }, size: 10_000_000 } });
-    expect(parseCommand(['--sample', '10MB'])).toMatchObject({ args: { source: { kind: 'sample', size: 10_000_000, label: '10MB' } } });
+    expect(parseCommand(['-', '--size', '1KiB'])).toMatchObject({ args: { sources: [{ kind: 'stdin' }], size: 1024 } });
+    expect(parseCommand(['-', '--size', '10MB'])).toMatchObject({ args: { sources: [{ kind: 'stdin' }], size: 10_000_000 } });
+    expect(parseCommand(['--sample', '10MB'])).toMatchObject({ args: { sources: [{ kind: 'sample', size: 10_000_000, label: '10MB' }] } });
     expect(parseCommand(['emulator', '--part-size', '5MB'])).toMatchObject({ args: { partSize: 5_000_000 } });
-    expect(parseCommand(['--sample', '64MiB'])).toMatchObject({ args: { source: { kind: 'sample', size: 64 * 1024 ** 2, label: '64MiB' } } });
+    expect(parseCommand(['--sample', '64MiB'])).toMatchObject({ args: { sources: [{ kind: 'sample', size: 64 * 1024 ** 2, label: '64MiB' }] } });
     expect(parseCommand(['--help'])).toEqual({ kind: 'help', topic: 'upload' });
     expect(parseCommand(['-v'])).toEqual({ kind: 'version' });
     expect(parseCommand(['emulator'])).toEqual({ kind: 'emulator', args: { port: 0, json: false } });
@@ -98,11 +100,43 @@ describe('parseCommand', () => {
     });
     expect(parseCommand(['emulator', '-h'])).toEqual({ kind: 'help', topic: 'emulator' });
     // A file literally named "emulator" is reachable as a path.
-    expect(parseCommand(['./emulator'])).toMatchObject({ args: { source: { kind: 'file', path: './emulator' } } });
+    expect(parseCommand(['./emulator'])).toMatchObject({ args: { sources: [{ kind: 'path', path: './emulator' }] } });
+  });
+
+  it('several sources of every kind, with the batch flags', () => {
+    const parsed = parseCommand(['shoot/', 'a.mp4', '-', 'https://cdn.example/v/clip.mp4?sig=x', 's3://media-bucket/day1/', 's3://media-bucket/one.mp4', '-r', '-j', '4', '--manifest', 'm.jsonl', '--s3-endpoint', 'http://127.0.0.1:9000']);
+    expect(parsed).toMatchObject({
+      kind: 'upload',
+      args: {
+        sources: [
+          { kind: 'path', path: 'shoot/' },
+          { kind: 'path', path: 'a.mp4' },
+          { kind: 'stdin' },
+          { kind: 'url', url: new URL('https://cdn.example/v/clip.mp4?sig=x') },
+          { kind: 's3', bucket: 'media-bucket', key: 'day1/' },
+          { kind: 's3', bucket: 'media-bucket', key: 'one.mp4' },
+        ],
+        recursive: true,
+        jobs: 4,
+        manifest: 'm.jsonl',
+        s3Endpoint: 'http://127.0.0.1:9000',
+      },
+    });
+    expect(parseCommand(['s3://media-bucket'])).toMatchObject({ args: { sources: [{ kind: 's3', bucket: 'media-bucket', key: '' }] } });
+    expect(parseCommand(['a'])).toMatchObject({ args: { jobs: 2, recursive: false } });
   });
 
   it.each([
     [['--nope', 'a'], /Unknown option '--nope'/],
+    [['a', 'b', '--filename', 'x.mp4'], /--filename names one source; got 2/],
+    [['a', 'b', '--size', '10'], /--size applies to one file or pipe, or to stdin, given alone/],
+    [['https://x.example/a.mp4', '--size', '10'], /--size applies to one file or pipe/],
+    [['-', '-'], /- \(stdin\) can be given only once/],
+    [['s3://', 'a'], /expected s3:\/\/BUCKET\/KEY/],
+    [['http://exa mple.com/a'], /is not a valid URL/],
+    [['a', '--jobs', '0'], /--jobs must be an integer from 1 to 64/],
+    [['a', '--manifest', ' '], /--manifest must not be empty/],
+    [['s3://media-bucket/a', '--s3-endpoint', 'ftp://x'], /--s3-endpoint must be an http\(s\) URL/],
     [['a', '--size'], /--size/],
     [['--sample', '1MiB', 'a'], /not both/],
     [['--sample', '1MiB', '--size', '1'], /--size cannot be combined with --sample/],
@@ -112,8 +146,8 @@ describe('parseCommand', () => {
     [['a', '--filename', ''], /--filename must not be empty/],
     [['a', '--resume-dir', ''], /--resume-dir must not be empty/],
     [['a', '--resume-dir', '/j', '--no-resume'], /--resume-dir cannot be combined with --no-resume/],
-    [['-', '--size', '1', '--resume-dir', '/j'], /--resume-dir applies to a file: stdin and --sample are read once/],
-    [['--sample', '1MiB', '--resume-dir', '/j'], /--resume-dir applies to a file/],
+    [['-', '--size', '1', '--resume-dir', '/j'], /--resume-dir applies to files: stdin, URLs, S3 objects and --sample are read once/],
+    [['--sample', '1MiB', '--resume-dir', '/j'], /--resume-dir applies to files/],
     [['emulator', 'extra'], /unexpected argument "extra"/],
     // A bad size names every accepted form, both families with their bases, and what was wrong.
     [['-', '--size', '10mb'], /--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB \(powers of 1000\) or a binary unit KiB, MiB, GiB, TiB \(powers of 1024\).*; "10mb" is ambiguous/],

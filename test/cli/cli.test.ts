@@ -176,7 +176,8 @@ describe('usage errors exit 2 and send nothing', () => {
     [['--sample', '0'], '--sample must be a byte count > 0'],
     [['--sample', '5mb'], '"5mb" is ambiguous: write 5MB (powers of 1000) or 5MiB (powers of 1024)'],
     [['-', '--size', '10KB'], '--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB (powers of 1000) or a binary unit KiB, MiB, GiB, TiB (powers of 1024)'],
-    [['a', 'b'], 'expected one file'],
+    // Several sources are a batch now; each is still checked before anything is sent.
+    [['a', 'b'], 'cannot read "a": no such file'],
     [[], 'missing the file to upload'],
     [['--concurrency', '0', '--sample', '1KiB'], '--concurrency must be an integer from 1 to 64'],
     [['emulator', '--port', '70000'], '--port must be an integer from 0 to 65535'],
@@ -297,7 +298,7 @@ describe('help, version, emulator', () => {
   it('--help documents the flags, variables and exit codes', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
-    for (const text of ['--content-type', '--size', '--sample', '--concurrency', '--vault-user-id', '--no-resume', '--resume-dir', '--json', '--quiet', 'OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL', 'Exit codes', '130']) {
+    for (const text of ['--content-type', '--size', '--sample', '--concurrency', '--vault-user-id', '--no-resume', '--resume-dir', '--spool-dir', '--spool-memory', '--max-size', '--json', '--quiet', '--jobs', '--recursive', '--manifest', '--s3-endpoint', 's3://bucket/prefix/', 'https://', 'OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL', 'Exit codes', '130']) {
       expect(run.stdout).toContain(text);
     }
     // Which size units are which.

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resumeNotice } from '../../lib/cli/upload-command';
+import { resumeNotice } from '../../lib/cli/resume-notice';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../lib/emulator/index';
 import { bytes, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
 

@@ -1,0 +1,44 @@
+export interface TerminalOutput {
+  write(text: string): unknown;
+  columns?: number;
+}
+
+/**
+ * A block of lines at the bottom of a terminal, redrawn in place: the cursor goes back up over
+ * the block, the screen is erased from there, and the new lines are written. Lines are cut to the
+ * terminal's width, since a wrapped line would throw the count of lines to go back up. Anything
+ * printed for good goes between `clear()` and the next `draw()`, so it scrolls up above the block.
+ */
+export class LiveBlock {
+  readonly #out: TerminalOutput;
+  /** Lines on screen now; the cursor sits at the end of the last one. */
+  #height = 0;
+
+  constructor(out: TerminalOutput) {
+    this.#out = out;
+  }
+
+  #fit(line: string): string {
+    const width = Math.max(20, (this.#out.columns || 80) - 1);
+    const chars = [...line];
+    return chars.length > width ? `${chars.slice(0, width - 1).join('')}…` : line;
+  }
+
+  #erase(): string {
+    if (this.#height === 0) return '';
+    return `${this.#height > 1 ? `\x1b[${this.#height - 1}A` : ''}\r\x1b[J`;
+  }
+
+  draw(lines: readonly string[]): void {
+    const text = lines.map((line) => this.#fit(line)).join('\n');
+    this.#out.write(`${this.#erase()}${text}`);
+    this.#height = lines.length;
+  }
+
+  /** Erases the block, leaving the cursor at the start of its first line. */
+  clear(): void {
+    if (this.#height === 0) return;
+    this.#out.write(this.#erase());
+    this.#height = 0;
+  }
+}

@@ -1,0 +1,46 @@
+import type { SourceItem } from '../sources/source-item';
+import type { UploadSummary } from '../summary';
+import type { ManifestEntry } from './manifest';
+
+/** How one source ended. An 'uploaded' whose sha256 differs from the emulator's (`summary.ok` false) counts as failed. */
+export type SourceOutcome =
+  | { type: 'uploaded'; item: SourceItem; summary: UploadSummary }
+  | { type: 'skipped'; item: SourceItem; entry: ManifestEntry }
+  | { type: 'failed'; item: SourceItem; error: unknown; mediaUploadId?: string }
+  /** Stopped by Ctrl-C: never finalized; `mediaUploadId` once init had answered. */
+  /** `resumable`: a file whose journal lets the same command continue it. */
+  | { type: 'cancelled'; item: SourceItem; mediaUploadId?: string; resumable?: boolean };
+
+export interface BatchTotals {
+  sources: number;
+  uploaded: number;
+  skipped: number;
+  failed: number;
+  cancelled: number;
+  /** Left unstarted by Ctrl-C. */
+  notStarted: number;
+  /** Bytes uploaded by this run (skipped sources not counted). */
+  bytes: number;
+  elapsedMs: number;
+  interrupted: boolean;
+}
+
+export function succeeded(outcome: SourceOutcome): boolean {
+  return outcome.type === 'skipped' || (outcome.type === 'uploaded' && outcome.summary.ok);
+}
+
+/** A source's size when it is known before it is opened (a download's only once it answers). */
+export function knownSize(item: SourceItem): number | undefined {
+  switch (item.kind) {
+    case 'file':
+      return item.stats?.size ?? item.declaredSize;
+    case 'stdin':
+      return item.size;
+    case 'sample':
+      return item.size;
+    case 's3':
+      return item.listed?.size;
+    default:
+      return undefined;
+  }
+}

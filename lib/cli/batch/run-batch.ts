@@ -1,0 +1,130 @@
+import { performance } from 'node:perf_hooks';
+import { manifestKey } from '../sources/expand';
+import type { SourceIdentity, SourceItem } from '../sources/source-item';
+import type { StreamResult, UploadEvents } from '../sources/stream-to-vault';
+import { type SourceContext, uploadSource } from '../sources/upload-source';
+import { summarize } from '../summary';
+import type { Manifest } from './manifest';
+import { ManifestError } from './manifest-error';
+import type { BatchTotals, SourceOutcome } from './outcome';
+import type { Reporter } from './reporter';
+import { runPool } from './pool';
+
+export interface BatchRun {
+  items: readonly SourceItem[];
+  jobs: number;
+  /** Everything a source needs but its own name, events and manifest check. */
+  context: Omit<SourceContext, 'source' | 'events' | 'recorded'>;
+  target: { kind: 'emulator' | 'api'; baseUrl: string };
+  manifest: Manifest | undefined;
+  /** The embedded emulator's stored sha256 of an upload, to compare (undefined against a real API). */
+  storedSha256: ((mediaUploadId: string) => string) | undefined;
+  reporter: Reporter;
+}
+
+/** The identity known before a source is opened: a file's stat, an S3 object's listing. */
+function identityBeforeOpening(item: SourceItem): SourceIdentity | undefined {
+  if (item.kind === 'file' && item.stats !== undefined) return { kind: 'file', ...item.stats };
+  if (item.kind === 's3' && item.listed?.etag !== undefined) return { kind: 'etag', etag: item.listed.etag, size: item.listed.size };
+  return undefined;
+}
+
+async function record(manifest: Manifest, key: string, result: Extract<StreamResult, { kind: 'uploaded' }>): Promise<void> {
+  const { identity } = result;
+  await manifest.append({
+    source: key,
+    size: result.bytes,
+    ...(identity?.kind === 'file' ? { mtimeMs: identity.mtimeMs } : {}),
+    ...(identity?.kind === 'etag' ? { etag: identity.etag } : {}),
+    sha256: result.sha256,
+    mediaUploadId: result.result.mediaUploadId,
+    mediaId: result.result.media?.id ?? null,
+    filename: result.filename,
+    uploadedAt: new Date().toISOString(),
+  });
+}
+
+/**
+ * Uploads the sources, `jobs` at once, each to its end: a failure is that source's, the others go
+ * on. A source the manifest holds unchanged is skipped; each upload that completes is appended to
+ * the manifest before it is reported. Once the signal aborts (Ctrl-C), no source is started and
+ * the running ones are cancelled by the same signal; whatever completed is still recorded.
+ */
+export async function runBatch(run: BatchRun): Promise<BatchTotals> {
+  const { manifest, reporter, context } = run;
+  const { signal } = context;
+  const totals: BatchTotals = { sources: run.items.length, uploaded: 0, skipped: 0, failed: 0, cancelled: 0, notStarted: 0, bytes: 0, elapsedMs: 0, interrupted: false };
+  const started = performance.now();
+
+  const uploadOne = async (item: SourceItem): Promise<SourceOutcome> => {
+    const key = manifestKey(item);
+    const known = identityBeforeOpening(item);
+    const entry = known === undefined ? undefined : manifest?.find(key, known);
+    if (entry !== undefined) return { type: 'skipped', item, entry };
+    const events = reporter.started(item);
+    let mediaUploadId: string | undefined;
+    const tracked: UploadEvents = {
+      ...events,
+      session: (id) => {
+        mediaUploadId = id;
+        events.session(id);
+      },
+    };
+    try {
+      const result = await uploadSource(item, {
+        ...context,
+        source: item.source,
+        events: tracked,
+        recorded: (identity) => manifest?.find(key, identity) !== undefined,
+      });
+      if (result.kind === 'skipped') {
+        const found = manifest?.find(key, result.identity);
+        if (found === undefined) throw new Error('internal: skipped a source the manifest does not hold');
+        return { type: 'skipped', item, entry: found };
+      }
+      const summary = summarize({
+        target: run.target.kind,
+        baseUrl: run.target.baseUrl,
+        filename: result.filename,
+        contentType: result.contentType,
+        bytes: result.bytes,
+        elapsedMs: result.elapsedMs,
+        result: result.result,
+        sha256: result.sha256,
+        storedSha256: run.storedSha256?.(result.result.mediaUploadId),
+      });
+      // Only what is certainly in the vault, as sent, goes into the manifest.
+      if (summary.ok && manifest !== undefined) {
+        try {
+          await record(manifest, key, result);
+        } catch (error) {
+          return { type: 'failed', item, error: new ManifestError(manifest.path, result.result.mediaUploadId, error) };
+        }
+      }
+      return { type: 'uploaded', item, summary };
+    } catch (error) {
+      if (signal.aborted) {
+        // A regular file with a journal: the same command sends only what the vault lacks.
+        const resumable = item.kind === 'file' && item.stats !== undefined && context.resume !== false;
+        return { type: 'cancelled', item, ...(mediaUploadId === undefined ? {} : { mediaUploadId }), resumable };
+      }
+      return { type: 'failed', item, error, ...(mediaUploadId === undefined ? {} : { mediaUploadId }) };
+    }
+  };
+
+  reporter.begin(run.items);
+  const count = await runPool(run.items, run.jobs, signal, async (item) => {
+    const outcome = await uploadOne(item);
+    if (outcome.type === 'uploaded') {
+      totals.bytes += outcome.summary.bytes;
+      if (outcome.summary.ok) totals.uploaded++;
+      else totals.failed++;
+    } else totals[outcome.type === 'skipped' ? 'skipped' : outcome.type === 'failed' ? 'failed' : 'cancelled']++;
+    reporter.finished(outcome);
+  });
+  totals.interrupted = signal.aborted;
+  totals.notStarted = run.items.length - count;
+  totals.elapsedMs = performance.now() - started;
+  reporter.end(totals);
+  return totals;
+}

@@ -1,0 +1,115 @@
+import type { Readable } from 'node:stream';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { SourceError } from '../source-error';
+import { UsageError } from '../usage-error';
+
+// @aws-sdk/client-s3 is an optional peer dependency: imported only when an s3:// source is given,
+// so the package's runtime dependencies stay undici + zod.
+export type S3Module = typeof import('@aws-sdk/client-s3');
+
+export const S3_PACKAGE = '@aws-sdk/client-s3';
+
+const MISSING = new Set(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
+
+/** The SDK, or a one-line usage error naming the package to install. `importer` is for tests. */
+export async function loadS3Module(importer: () => Promise<S3Module> = () => import('@aws-sdk/client-s3')): Promise<S3Module> {
+  try {
+    return await importer();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === 'string' && MISSING.has(code)) {
+      throw new UsageError(`s3:// sources need the package ${S3_PACKAGE} (an optional peer dependency), which is not installed: npm install ${S3_PACKAGE}`);
+    }
+    throw error;
+  }
+}
+
+export interface S3Object {
+  key: string;
+  size: number;
+  etag?: string;
+}
+
+export interface S3Download {
+  body: Readable;
+  size: number | undefined;
+  contentType?: string;
+  etag?: string;
+}
+
+/** The three calls the CLI makes of S3. */
+export interface S3Access {
+  /** Every object under `prefix`, page by page (ListObjectsV2 with its continuation token). */
+  list(bucket: string, prefix: string, signal?: AbortSignal): AsyncGenerator<S3Object>;
+  get(bucket: string, key: string, signal: AbortSignal): Promise<S3Download>;
+  destroy(): void;
+}
+
+/** S3's answer, as a SourceError naming the object (the SDK's own error is the cause). */
+export function s3Failure(source: string, action: string, error: unknown): SourceError {
+  const e = error as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  const s3Code = typeof e.name === 'string' ? e.name : 'Error';
+  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
+  const message = typeof e.message === 'string' && e.message !== '' && e.message !== 'UnknownError' ? e.message : `HTTP ${status ?? '?'}`;
+  return new SourceError(`${action} ${source} failed: ${s3Code}: ${message}`, {
+    reason: 's3',
+    source,
+    s3Code,
+    ...(status === undefined ? {} : { status }),
+    cause: error,
+  });
+}
+
+export interface S3Settings {
+  /** An S3-compatible endpoint: addressed path-style, and us-east-1 when no region is configured. */
+  endpoint?: string | undefined;
+  /** Keys per ListObjectsV2 page (S3's maximum, 1000, unless a test wants pages). */
+  pageSize?: number;
+}
+
+/**
+ * A client on the standard AWS chain (environment, shared config and credentials files, SSO,
+ * instance roles). With an endpoint, S3-compatible stores rarely care about the region, so a
+ * missing one is not an error there.
+ */
+export async function connectS3(sdk: S3Module, settings: S3Settings = {}): Promise<S3Access> {
+  const base = settings.endpoint === undefined ? { followRegionRedirects: true } : { endpoint: settings.endpoint, forcePathStyle: true };
+  let client: S3Client = new sdk.S3Client(base);
+  if (settings.endpoint !== undefined) {
+    try {
+      await client.config.region();
+    } catch {
+      client.destroy();
+      client = new sdk.S3Client({ ...base, region: 'us-east-1' });
+    }
+  }
+  const pageSize = settings.pageSize ?? 1000;
+  return {
+    async *list(bucket, prefix, signal) {
+      let token: string | undefined;
+      do {
+        const page = await client.send(
+          new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: pageSize, ...(token === undefined ? {} : { ContinuationToken: token }) }),
+          signal === undefined ? {} : { abortSignal: signal },
+        );
+        for (const object of page.Contents ?? []) {
+          if (object.Key === undefined) continue;
+          yield { key: object.Key, size: object.Size ?? 0, ...(object.ETag === undefined ? {} : { etag: object.ETag }) };
+        }
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    },
+    async get(bucket, key, signal) {
+      const answer = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      const body = answer.Body as Readable | undefined;
+      if (body === undefined) throw new Error('GetObject answered without a body');
+      return {
+        body,
+        size: answer.ContentLength,
+        ...(answer.ContentType === undefined ? {} : { contentType: answer.ContentType }),
+        ...(answer.ETag === undefined ? {} : { etag: answer.ETag }),
+      };
+    },
+    destroy: () => client.destroy(),
+  };
+}
