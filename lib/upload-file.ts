@@ -23,8 +23,12 @@ interface FileRun {
   journal: Journal | undefined;
 }
 
-/** How an attempt gets its session: a new init, or the one a journal kept (with the parts done). */
-type SessionStart = (api: UploadApi) => Promise<{ session: UploadSession; done: readonly PartReceipt[] }>;
+/**
+ * How an attempt gets its session: a new init, or the one a journal kept (with the parts done).
+ * `announce` is told the session the moment it is known, before anything else can fail or be
+ * interrupted, so a Ctrl-C can always name the upload it leaves.
+ */
+type SessionStart = (api: UploadApi, announce: (session: UploadSession) => void) => Promise<{ session: UploadSession; done: readonly PartReceipt[] }>;
 
 /**
  * Uploads the file at `path` and resolves once the vault has it. The size comes from the opened
@@ -89,7 +93,10 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
         options.onResume?.({ mediaUploadId: plan.mediaUploadId, partsDone: done.length, bytesDone, totalParts: plan.parts.length, restarted: false });
         journal.continueWith(entry);
         try {
-          result = await attempt(run, async () => ({ session: plan, done }));
+          result = await attempt(run, async (_api, announce) => {
+            announce(plan);
+            return { session: plan, done };
+          });
         } catch (error) {
           if (!isSessionGone(error)) throw error;
           restarted = { reason: 'gone', previousMediaUploadId: plan.mediaUploadId };
@@ -116,8 +123,9 @@ function isSessionGone(error: unknown): boolean {
 
 /** A new session (init), journaled before any part is sent; `restarted` says which journal it replaces. */
 function freshSession(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'previousMediaUploadId'>): SessionStart {
-  return async (api) => {
+  return async (api, announce) => {
     const session = await api.init(run.source.size);
+    announce(session);
     await run.journal?.start(session);
     if (restarted !== undefined) {
       const totalParts = isPlanless(session) ? 1 : session.parts.length;
@@ -145,8 +153,7 @@ async function attempt(run: FileRun, start: SessionStart): Promise<UploadResult>
   const api = createUploadApi(run.transport, controller.signal);
   let sink: UploadSink | undefined;
   try {
-    const { session, done } = await start(api);
-    options.onSession?.(session);
+    const { session, done } = await start(api, (known) => options.onSession?.(known));
     const onProgress = options.onProgress;
     sink = sinkFor(
       session,
