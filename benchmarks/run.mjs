@@ -15,6 +15,8 @@
 //   --out DIR                where results go (default benchmarks/results)
 //   --name latest            file name stem of the results (default latest, quick with --quick)
 //   --profile id             run that row's child under --cpu-prof --heap-prof (into benchmarks/profiles)
+//   --links                  instead: uploads over TLS through emulated links (benchmarks/links.mjs),
+//                            256 MiB each (--size), rows like far/ours-c4 (--only); writes results/links.*
 import { execFileSync, fork } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,6 +41,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     name: { type: 'string' },
     profile: { type: 'string' },
+    links: { type: 'boolean', default: false },
   },
 });
 const quick = args.quick;
@@ -301,7 +304,22 @@ function targets(byId, samples) {
   return out;
 }
 
-main().catch((error) => {
+const start = args.links
+  ? () =>
+      import('./links.mjs').then(({ runLinks }) =>
+        runLinks({
+          quick,
+          only: args.only,
+          size: args.size === undefined ? undefined : size,
+          rounds: args.rounds === undefined ? undefined : rounds,
+          outDir,
+          stem: args.name,
+          machine,
+        }),
+      )
+  : main;
+
+start().catch((error) => {
   process.stderr.write(`\nbenchmark FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });
