@@ -62,6 +62,17 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 // Our own mistakes, not the network's: sending again cannot help.
 const FATAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_NOT_SUPPORTED']);
 
+/**
+ * One turn of the event loop. undici marks a kept-alive socket reusable only in the turn after
+ * its response completed (a `setImmediate` in its HTTP/1.1 client); a request dispatched before
+ * then finds every connection of the pool busy and opens a new one, two round trips and a TLS
+ * handshake later. Our next request usually follows the previous answer in the same turn (the
+ * next part, or complete after the last part), so every request waits for the turn first.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -106,6 +117,8 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
   const maxResponseBytes = spec.maxResponseBytes ?? 1024 * 1024;
   for (let attempt = 1; ; attempt++) {
     await ctx.gate.wait(signal);
+    await nextTurn();
+    if (signal.aborted) throw signal.reason;
     spec.beforeAttempt?.();
     const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
     const started = Date.now();
