@@ -29,10 +29,11 @@ export class MultipartUpload implements UploadSink {
     const pool = new BufferPool(bufferSize, Math.min(deps.concurrency + 1, plan.parts.length));
     this.#uploader = new PartUploader({
       concurrency: deps.concurrency,
-      send: ({ part, data }) =>
-        deps.api.putPart(plan.mediaUploadId, part, data, plan.expiresAt, (bytes) =>
-          deps.progress.sent(part.partNumber, bytes),
-        ),
+      send: ({ part, data }, bodySent) =>
+        deps.api.putPart(plan.mediaUploadId, part, data, plan.expiresAt, (bytes) => {
+          deps.progress.sent(part.partNumber, bytes);
+          if (bytes === data.length) bodySent();
+        }),
       onDone: ({ part, data, buffer }, answer) => {
         pool.release(buffer);
         const receipt: PartReceipt = { partNumber: part.partNumber, ...(answer.etag === undefined ? {} : { etag: answer.etag }) };

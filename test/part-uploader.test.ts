@@ -66,4 +66,71 @@ describe('PartUploader', () => {
     await expect(uploader.idle()).rejects.toBe(oops);
     expect(errors).toEqual([oops]);
   });
+
+  it('frees a slot once a part body is sent: the next part starts while the first waits for its answer', async () => {
+    const events: string[] = [];
+    const answers = new Map<number, () => void>();
+    let sending = 0;
+    let peakSending = 0;
+    let open = 0;
+    let peakOpen = 0;
+    const uploader = new PartUploader<number>({
+      concurrency: 2,
+      send: async (f, bodySent) => {
+        const n = f.part.partNumber;
+        events.push(`start ${n}`);
+        sending++;
+        open++;
+        peakSending = Math.max(peakSending, sending);
+        peakOpen = Math.max(peakOpen, open);
+        await new Promise((r) => setTimeout(r, 2));
+        sending--;
+        bodySent();
+        bodySent(); // a retry calls it again: only the first counts
+        await new Promise<void>((resolve) => answers.set(n, resolve));
+        open--;
+        return n;
+      },
+      onDone: (_f, n) => events.push(`done ${n}`),
+      onError: () => {},
+    });
+    for (let n = 1; n <= 4; n++) uploader.submit(part(n));
+    const answer = async (n: number) => {
+      for (let i = 0; i < 100 && !answers.has(n); i++) await new Promise((r) => setTimeout(r, 1));
+      answers.get(n)!();
+    };
+    // Parts 1 and 2 sent their bodies; 3 and 4 took their slots before any answer came.
+    await answer(1);
+    await answer(2);
+    await answer(3);
+    await answer(4);
+    await uploader.idle();
+    expect(events.indexOf('start 3')).toBeLessThan(events.indexOf('done 1'));
+    expect(events.indexOf('start 4')).toBeLessThan(events.indexOf('done 1'));
+    expect(peakSending).toBe(2); // never more than `concurrency` bodies at once
+    expect(peakOpen).toBe(4); // here nothing else bounds them; in an upload the buffer pool does
+    expect(events.filter((e) => e.startsWith('done')).sort()).toEqual(['done 1', 'done 2', 'done 3', 'done 4']);
+  });
+
+  it('a part that fails after its body was sent frees no second slot', async () => {
+    let sending = 0;
+    let peak = 0;
+    const boom = new Error('answer was a 400');
+    const uploader = new PartUploader<void>({
+      concurrency: 1,
+      send: async (f, bodySent) => {
+        sending++;
+        peak = Math.max(peak, sending);
+        await new Promise((r) => setTimeout(r, 2));
+        sending--;
+        bodySent();
+        if (f.part.partNumber === 1) throw boom;
+      },
+      onDone: () => {},
+      onError: () => {},
+    });
+    for (let n = 1; n <= 3; n++) uploader.submit(part(n));
+    await expect(uploader.idle()).rejects.toBe(boom);
+    expect(peak).toBe(1);
+  });
 });

@@ -59,15 +59,19 @@ describe('timeouts', () => {
   });
 
   it('a plan whose expiresAt passes mid-upload stops with UploadExpiredError and sends no further part', async () => {
+    // Every part answer waits 600 ms. Part 1's body is sent at once, so part 2 takes its slot;
+    // then both buffers wait for answers that come after the plan expired: part 3 must not go.
     const e = await emulator({
       expiresInMs: 400,
-      faults: [{ route: 'part', partNumber: 1, action: { type: 'delay', ms: 600 } }],
+      faults: [{ route: 'part', action: { type: 'delay', ms: 600 } }],
     });
     const data = bytes(4 * 64 * KiB, 4);
     const { error } = await timed(uploadToVault(source(data, 64 * KiB), opts(e, data.length, { concurrency: 1, headersTimeout: 5000 })));
     expect(error).toBeInstanceOf(UploadExpiredError);
+    const expiresAt = Date.parse(e.uploads()[0]!.expiresAt);
     const parts = e.requests.filter((r) => r.route === 'part');
-    expect(parts.map((r) => r.partNumber)).toEqual([1]);
+    expect(parts.map((r) => r.partNumber)).toEqual([1, 2]);
+    expect(parts.filter((r) => r.startedAt >= expiresAt)).toHaveLength(0);
     expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
   });
 
