@@ -63,14 +63,29 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 const FATAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_NOT_SUPPORTED']);
 
 /**
- * One turn of the event loop. undici marks a kept-alive socket reusable only in the turn after
- * its response completed (a `setImmediate` in its HTTP/1.1 client); a request dispatched before
- * then finds every connection of the pool busy and opens a new one, two round trips and a TLS
- * handshake later. Our next request usually follows the previous answer in the same turn (the
- * next part, or complete after the last part), so every request waits for the turn first.
+ * undici marks a kept-alive socket reusable only in a `setImmediate` after its response
+ * completed (its HTTP/1.1 client, with pipelining 1); a request dispatched before then finds
+ * that connection busy and opens a new one: two round trips and a TLS handshake later. Our
+ * next request often follows an answer at once (the next part, complete after the last part,
+ * part 1 after init). So each dispatcher counts the responses we read to the end whose socket
+ * is not reusable yet, and a request waits until there are none.
+ *
+ * The count drops in a `setImmediate` queued after reading the body, so after undici's own
+ * (queued when the response completed, before its body ended): once it is zero, every
+ * connection whose answer we have seen is back in its pool.
  */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+const settling = new WeakMap<Dispatcher, number>();
+
+function responseRead(dispatcher: Dispatcher): void {
+  settling.set(dispatcher, (settling.get(dispatcher) ?? 0) + 1);
+  setImmediate(() => settling.set(dispatcher, (settling.get(dispatcher) ?? 1) - 1));
+}
+
+async function connectionsSettled(dispatcher: Dispatcher): Promise<void> {
+  // Bounded: answers keep arriving on a busy pool, and a stale count must never stall a request.
+  for (let turn = 0; turn < 16 && (settling.get(dispatcher) ?? 0) > 0; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 function errorCode(error: unknown): string | undefined {
@@ -117,7 +132,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
   const maxResponseBytes = spec.maxResponseBytes ?? 1024 * 1024;
   for (let attempt = 1; ; attempt++) {
     await ctx.gate.wait(signal);
-    await nextTurn();
+    await connectionsSettled(ctx.dispatcher);
     if (signal.aborted) throw signal.reason;
     spec.beforeAttempt?.();
     const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
@@ -139,6 +154,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       status = response.statusCode;
       headers = response.headers;
       text = await readText(response.body, status >= 200 && status < 300 ? maxResponseBytes : 64 * 1024);
+      responseRead(ctx.dispatcher);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       const code = errorCode(error);

@@ -27,11 +27,11 @@ function countingAgent(): { agent: Agent; connections: () => number } {
 describe('connection reuse', () => {
   // undici marks a kept-alive socket reusable a turn after its response; a request dispatched in
   // the same turn as the previous answer would open a connection of its own.
-  for (const concurrency of [1, 3]) {
+  for (const concurrency of [1, 3, 6]) {
     it(`an upload at concurrency ${concurrency} opens at most one connection more: init, parts and complete reuse them`, async () => {
       emu = await startEmulator({ apiKey: API_KEY, partSize: 64 * KiB });
       const { agent: dispatcher, connections } = countingAgent();
-      const data = bytes(12 * 64 * KiB + 5, concurrency);
+      const data = bytes(48 * 64 * KiB + 5, concurrency);
       const result = await uploadToVault(source(data, 16 * KiB), {
         apiKey: API_KEY,
         connectionId: 'conn_test',
@@ -44,7 +44,7 @@ describe('connection reuse', () => {
         ...fastRetry,
       });
       expect(emu.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
-      expect(emu.requests.length).toBe(13 + 2);
+      expect(emu.requests.length).toBe(49 + 2);
       // One more than `concurrency`: a part whose body is sent waits for its answer while the
       // next part goes (PartUploader).
       expect(connections()).toBeLessThanOrEqual(concurrency + 1);
