@@ -4,7 +4,7 @@
 //
 //   fork('link-process.mjs', [JSON.stringify({ far: { target: { port }, rttMs: 150, … }, … })])
 //   → IPC { ready: true, ports: { far: 40123, … } }
-//   ← IPC { stats: id } → IPC { id, stats: { far: LinkStats, … } }
+//   ← IPC { stats: id } → IPC { id, stats: { far: LinkStats, … }, cpuS } (the process's CPU seconds)
 //   ← IPC { reseed: 'far', seed: 13, id } → IPC { id }: the cut schedule starts over
 //
 // Exits when its parent goes away (IPC disconnect); each link also closes itself after its
@@ -20,7 +20,12 @@ const ports = Object.fromEntries(Object.entries(links).map(([name, link]) => [na
 process.on('message', (m) => {
   const message = /** @type {{ stats?: number, reseed?: string, seed?: number, id?: number }} */ (m);
   if (message.stats !== undefined) {
-    process.send?.({ id: message.stats, stats: Object.fromEntries(Object.entries(links).map(([name, link]) => [name, link.stats()])) });
+    const cpu = process.cpuUsage();
+    process.send?.({
+      id: message.stats,
+      stats: Object.fromEntries(Object.entries(links).map(([name, link]) => [name, link.stats()])),
+      cpuS: (cpu.user + cpu.system) / 1e6,
+    });
   } else if (message.reseed !== undefined) {
     links[message.reseed]?.reseed(message.seed ?? 1);
     process.send?.({ id: message.id });
