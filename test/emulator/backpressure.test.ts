@@ -61,7 +61,8 @@ describe('held bytes stay bounded by backpressure', () => {
     const size = 128 * MiB + 777;
     const { emulator: e, sha256 } = await upload({ partSize }, size, concurrency);
     expect(sha256).toBe(expectedSha256(size));
-    expect(e.stats.maxConcurrentPuts).toBe(concurrency);
+    // One part beyond `concurrency` may wait for its answer once its body is sent.
+    expect(e.stats.maxConcurrentPuts).toBeLessThanOrEqual(concurrency + 1);
     expect(e.stats.maxHeldBytes).toBeLessThanOrEqual((concurrency + 1) * partSize);
     expect(e.stats.heldBytes).toBe(0);
   });
@@ -86,7 +87,7 @@ describe('held bytes stay bounded by backpressure', () => {
     );
     expect(sha256).toBe(expectedSha256(size));
     expect(e.stats.faultsInjected).toBe(2);
-    expect(e.stats.maxConcurrentPuts).toBe(concurrency);
+    expect(e.stats.maxConcurrentPuts).toBeLessThanOrEqual(concurrency + 1);
     expect(e.stats.maxHeldBytes).toBeGreaterThan(0);
     expect(e.stats.maxHeldBytes).toBeLessThanOrEqual((concurrency + 1) * partSize);
     expect(e.stats.maxHeldBytes).toBeLessThanOrEqual(3 * partSize);
