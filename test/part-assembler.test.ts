@@ -31,20 +31,32 @@ describe('PartAssembler', () => {
     }
   });
 
-  it('gives the short last part a view of a pooled buffer', () => {
+  it('gives the short last part a view of a pooled buffer', async () => {
     const pool = new BufferPool(40, 3);
     const got: FilledPart[] = [];
     const assembler = new PartAssembler(parts(90, 40), pool, (p) => got.push(p));
-    expect(assembler.write(Buffer.alloc(90, 1), signal)).toBeUndefined();
+    await assembler.write(Buffer.alloc(90, 1), signal);
     expect(got.map((p) => p.data.length)).toEqual([40, 40, 10]);
     expect(got[2]!.buffer.length).toBe(40);
+  });
+
+  it('hands each part over a turn of the event loop before filling the next, so its request can leave first', async () => {
+    const pool = new BufferPool(10, 4);
+    const order: string[] = [];
+    const assembler = new PartAssembler(parts(30, 10), pool, (p) => {
+      order.push(`part ${p.part.partNumber}`);
+      setImmediate(() => order.push(`turn after ${p.part.partNumber}`));
+    });
+    await assembler.write(Buffer.alloc(30), signal);
+    expect(order).toEqual(['part 1', 'turn after 1', 'part 2', 'turn after 2', 'part 3', 'turn after 3']);
   });
 
   it('waits for a released buffer when all are in use (backpressure)', async () => {
     const pool = new BufferPool(10, 2);
     const got: FilledPart[] = [];
     const assembler = new PartAssembler(parts(40, 10), pool, (p) => got.push(p));
-    expect(assembler.write(Buffer.alloc(20), signal)).toBeUndefined();
+    expect(assembler.write(Buffer.alloc(5), signal)).toBeUndefined(); // the hot path: no promise
+    await assembler.write(Buffer.alloc(15), signal);
     const pending = assembler.write(Buffer.alloc(10), signal);
     expect(pending).toBeInstanceOf(Promise);
     let done = false;
