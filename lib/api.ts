@@ -7,11 +7,26 @@ import { PROGRESS_SLICE_BYTES } from './progress';
 import { safePath } from './redact';
 
 
+/**
+ * The last bytes of a body go out as a slice this small. Written into a drained socket, it
+ * stays under the socket's 16 KiB high-water mark, so undici takes it without waiting for
+ * 'drain' and ends the request in the same turn. With a large last slice it waits for
+ * 'drain', and when the server's answer is read in the same poll phase before that drain (a
+ * fast link, a busy process), undici finds a response to a request it is still writing and
+ * destroys the connection: the next request then pays for a new one (and its TLS handshake).
+ */
+const TAIL_BYTES = 4 * 1024;
+
 /** Yields `data` in slices; `onSent(n)` runs once the first `n` bytes were taken by the socket. */
-function* slices(data: Uint8Array, onSent: (bytes: number) => void): Generator<Uint8Array> {
+export function* bodySlices(data: Uint8Array, onSent: (bytes: number) => void): Generator<Uint8Array> {
   for (let offset = 0; offset < data.length; offset += PROGRESS_SLICE_BYTES) {
     const end = Math.min(offset + PROGRESS_SLICE_BYTES, data.length);
-    yield data.subarray(offset, end);
+    if (end === data.length && end - offset > TAIL_BYTES) {
+      yield data.subarray(offset, end - TAIL_BYTES);
+      yield data.subarray(end - TAIL_BYTES, end);
+    } else {
+      yield data.subarray(offset, end);
+    }
     onSent(end);
   }
 }
@@ -85,7 +100,7 @@ export class UploadApi {
           method: 'PUT',
           url: part.uploadUrl,
           headers,
-          body: () => slices(data, onSent),
+          body: () => bodySlices(data, onSent),
           secrets: querySecrets,
           beforeAttempt: () => {
             if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
