@@ -80,14 +80,18 @@ export function renderLinksSvg(report) {
     const rows = report.results.filter((r) => r.profile === profile || (profile === 'far' && r.profile === 'far-cuts'));
     const bound = (c) => Math.min(p.aggregateBytesPerS ?? Number.POSITIVE_INFINITY, c * (p.perConnectionBytesPerS ?? Number.POSITIVE_INFINITY)) / MiB;
     const capped = p.aggregateBytesPerS !== undefined;
-    const maxY = Math.max(...rows.map((r) => r.metrics.mibPerS.max ?? 0), capped ? bound(8) : 0, 1) * 1.1;
+    const top_ = Math.max(...rows.map((r) => r.metrics.mibPerS.max ?? 0), capped ? bound(8) : 0, 1);
+    // A round step (1, 2 or 5 × 10^k) giving 3–6 grid lines.
+    const raw = top_ / 4;
+    const mag = 10 ** Math.floor(Math.log10(raw));
+    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((x) => x >= raw) ?? 10 * mag;
+    const maxY = Math.ceil((top_ * 1.05) / step) * step;
     const X = (c) => x0 + ((c - 1) / 7) * W;
     const Y = (v) => top + H - (v / maxY) * H;
     out.push(`<text x="${x0}" y="${top - 16}" font-weight="600">${esc(profile)}</text>`);
     out.push(`<text x="${x0 + 40}" y="${top - 16}" fill="#4b5563" font-size="11">${esc(describeProfile(p))}</text>`);
     out.push(`<rect x="${x0}" y="${top}" width="${W}" height="${H}" fill="none" stroke="#d1d5db"/>`);
-    for (let k = 0; k <= 4; k++) {
-      const v = (maxY / 1.1) * (k / 4);
+    for (let v = 0; v <= maxY + 1e-9; v += step) {
       out.push(`<line x1="${x0}" x2="${x0 + W}" y1="${Y(v).toFixed(1)}" y2="${Y(v).toFixed(1)}" stroke="#f3f4f6"/>`);
       out.push(`<text x="${x0 - 6}" y="${(Y(v) + 4).toFixed(1)}" text-anchor="end" fill="#6b7280" font-size="10">${f(v)}</text>`);
     }
