@@ -73,7 +73,7 @@ describe('PartAssembler', () => {
     const controller = new AbortController();
     const pool = new BufferPool(10, 1);
     const assembler = new PartAssembler(parts(20, 10), pool, () => {});
-    assembler.write(Buffer.alloc(10), controller.signal);
+    await assembler.write(Buffer.alloc(10), controller.signal);
     const pending = assembler.write(Buffer.alloc(10), controller.signal);
     controller.abort(new Error('gone'));
     await expect(pending).rejects.toThrow('gone');
