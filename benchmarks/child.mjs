@@ -8,17 +8,24 @@
 // to another server speaking our protocol (the emulator) instead; byte accounting is then that
 // server's business. The result is one JSON object: sent over IPC when forked, else printed.
 //
+// Over TLS and an emulated link (`run.mjs --links`): --sink is the link's https URL, --ca the
+// PEM the client trusts (through its own dispatcher / request handler, never globally),
+// --warm-sink the sink's own https URL (the warm-up skips the link: it warms the process, not
+// the connections), --control the sink's plain URL for its stats, and --cold makes the
+// measured transfer use a new client, so it opens its own connections as a fresh process would.
+//
 // Order of events: load → warm the HTTP client with a few tiny requests (undici optimises its
 // WASM parser in the background after the first ones: ~33 MiB RSS and ~0.2 CPU-s once per
 // process) → pause → gc → reset the kernel's peak-RSS mark → clock on → transfer → clock off,
 // maxRSS read (the transfer's own peak) → verify with the sink → tear down → whole-process peak
 // (the larger of the warm-up's and the transfer's).
 import { fork } from 'node:child_process';
-import { createReadStream, createWriteStream, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -49,6 +56,11 @@ const { values: args } = parseArgs({
     source: { type: 'string', default: 'view' },
     /** kinds file and file-stream: the file to upload (--size must be its size). */
     file: { type: 'string' },
+    /** A PEM file: the certificate authority the HTTPS clients trust. */
+    ca: { type: 'string' },
+    'warm-sink': { type: 'string' },
+    control: { type: 'string' },
+    cold: { type: 'boolean', default: false },
   },
 });
 
@@ -73,6 +85,10 @@ async function startOwnSink() {
 
 const sinkUrl = external ? undefined : (args.sink ?? (await startOwnSink()));
 const baseUrl = args['base-url'] ?? sinkUrl;
+const warmUrl = args['warm-sink'] ?? baseUrl;
+const controlUrl = args.control ?? sinkUrl;
+const ca = args.ca === undefined ? undefined : readFileSync(args.ca, 'utf8');
+const cold = args.cold;
 
 // Control requests (sink stats) go through node:http, which every row has loaded anyway, on
 // one kept-alive socket opened before the clock: they never touch the HTTP client under test.
@@ -80,7 +96,7 @@ const controlAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
 /** @returns {Promise<any>} */
 function control(path) {
   return new Promise((resolve, reject) => {
-    const req = httpRequest(`${sinkUrl}${path}`, { agent: controlAgent }, (res) => {
+    const req = httpRequest(`${controlUrl}${path}`, { agent: controlAgent }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (c) => (text += c));
@@ -91,7 +107,7 @@ function control(path) {
     req.end();
   });
 }
-const sinkStats = () => (sinkUrl === undefined ? Promise.resolve(undefined) : control('/_stats'));
+const sinkStats = () => (controlUrl === undefined ? Promise.resolve(undefined) : control('/_stats'));
 
 // ── the rows ───────────────────────────────────────────────────────────────────────────────
 
@@ -103,40 +119,43 @@ async function prepare() {
     case 'spool':
     case 'tempfile': {
       const { OFAuthUploadStream } = await loadLibrary();
+      const { Agent } = await import('undici');
+      // The library's own Agent unless the row brings one: --agent (experiments), or a CA to
+      // trust, which only a dispatcher of ours can carry (then with the library's defaults).
+      const newDispatcher = () =>
+        args.agent === undefined && ca === undefined && !cold
+          ? undefined
+          : new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000, ...JSON.parse(args.agent ?? '{}'), ...(ca ? { connect: { ca } } : {}) });
       /** @type {import('undici').Dispatcher | undefined} */
-      let dispatcher;
-      if (args.agent !== undefined) {
-        const { Agent } = await import('undici');
-        dispatcher = new Agent(JSON.parse(args.agent));
-      }
+      let dispatcher = newDispatcher();
       // 'spool' and 'tempfile' compare the two ways to send a source of unknown size: the
       // library's spool (no size given), and by hand: write it to a temp file, stat, upload it.
       const tmp = kind === 'spool' || kind === 'tempfile' ? await mkdtemp(join(tmpdir(), 'bench-spool-')) : undefined;
-      const streamFor = (filename, extra) =>
+      const streamFor = (url, filename, extra) =>
         new OFAuthUploadStream({
           apiKey: args['api-key'],
           connectionId: 'bench',
-          baseUrl,
+          baseUrl: url,
           filename,
           contentType: args['content-type'],
           concurrency,
           ...(dispatcher ? { dispatcher } : {}),
           ...extra,
         });
-      const upload = async (bytes, part, filename) => {
+      const upload = async (url, bytes, filename) => {
         const source = generatedSource(bytes, chunkSize, args.source);
         let stream;
         if (kind === 'spool') {
-          stream = streamFor(filename, { spool: { dir: tmp } });
+          stream = streamFor(url, filename, { spool: { dir: tmp } });
           await pipeline(source, stream);
         } else if (kind === 'tempfile') {
           const path = join(tmp, filename);
           await pipeline(source, createWriteStream(path));
-          stream = streamFor(filename, { size: (await stat(path)).size });
+          stream = streamFor(url, filename, { size: (await stat(path)).size });
           await pipeline(createReadStream(path), stream);
           await rm(path);
         } else {
-          stream = streamFor(filename, { size: bytes });
+          stream = streamFor(url, filename, { size: bytes });
           await pipeline(source, stream);
         }
         return stream.result;
@@ -145,11 +164,15 @@ async function prepare() {
         // A tiny plan of `concurrency` parts: opens the connections the real upload reuses.
         // (Against the emulator the part size is the emulator's, so this is one small part.)
         warm: async () => {
-          for (let i = 0; i < 3; i++) await upload(concurrency * 16 * 1024, 16 * 1024, `warm-${16 * 1024}.bin`);
+          for (let i = 0; i < 3; i++) await upload(warmUrl, concurrency * 16 * 1024, `warm-${16 * 1024}.bin`);
+          if (cold) {
+            await dispatcher?.close();
+            dispatcher = newDispatcher();
+          }
         },
         run: async () => {
-          const result = await upload(size, partSize, args.filename ?? `bench-${partSize}.bin`);
-          return { mediaUploadId: result?.mediaUploadId, parts: result?.parts.length };
+          const result = await upload(baseUrl, size, args.filename ?? `bench-${partSize}.bin`);
+          return { mediaUploadId: result?.mediaUploadId, parts: result?.parts.length, expectedRequests: (result?.parts.length ?? 0) + 2 };
         },
         close: async () => {
           await dispatcher?.close();
@@ -159,9 +182,10 @@ async function prepare() {
     }
     case 'ceiling': {
       const { Agent, request } = await import('undici');
-      const agent = new Agent();
-      const put = async (bytes) => {
-        const res = await request(`${sinkUrl}/raw/ceiling`, {
+      const newAgent = () => new Agent(ca ? { connect: { ca } } : {});
+      let agent = newAgent();
+      const put = async (bytes, url = sinkUrl) => {
+        const res = await request(`${url}/raw/ceiling`, {
           method: 'PUT',
           dispatcher: agent,
           headers: { 'content-length': String(bytes), 'x-bench-size': String(bytes) },
@@ -173,11 +197,18 @@ async function prepare() {
       return {
         warm: async () => {
           for (let i = 0; i < 3; i++) {
-            await (await request(`${sinkUrl}/_ping`, { dispatcher: agent })).body.text();
-            await put(256 * 1024);
+            await (await request(`${warmUrl}/_ping`, { dispatcher: agent })).body.text();
+            await put(256 * 1024, warmUrl);
+          }
+          if (cold) {
+            await agent.close();
+            agent = newAgent();
           }
         },
-        run: () => put(size),
+        run: async () => {
+          await put(size);
+          return { expectedRequests: 1 };
+        },
         close: () => agent.close(),
       };
     }
@@ -224,20 +255,32 @@ async function prepare() {
       process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
       const { S3Client } = await import('@aws-sdk/client-s3');
       const { Upload } = await import('@aws-sdk/lib-storage');
-      const client = new S3Client({
-        endpoint: sinkUrl,
-        forcePathStyle: true,
-        region: 'us-east-1',
-        credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
-        // Newer SDKs add a CRC32 of every body by default; the issue compares signing only.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-      });
+      const newClient = (endpoint) =>
+        new S3Client({
+          endpoint,
+          forcePathStyle: true,
+          region: 'us-east-1',
+          credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' },
+          // Newer SDKs add a CRC32 of every body by default; the issue compares signing only.
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+          // An https.Agent as the SDK makes its own (keep-alive, 50 sockets), trusting the sink's
+          // certificate. Handed over as an instance, which the SDK also uses for the parts it
+          // sends with `Expect: 100-continue` (given options instead, it opens a one-shot agent
+          // of its own for each of them, which ignores them).
+          ...(ca ? { requestHandler: { httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 50, ca }) } } : {}),
+        });
+      let client = newClient(warmUrl);
       let n = 0;
       const upload = async (bytes, part) => {
         const up = new Upload({
           client,
-          params: { Bucket: 'bench', Key: `object-${n++}`, Body: generatedSource(bytes, chunkSize, args.source), Metadata: { 'bench-size': String(bytes) } },
+          params: {
+            Bucket: 'bench',
+            Key: `object-${n++}`,
+            Body: generatedSource(bytes, chunkSize, args.source),
+            Metadata: { 'bench-size': String(bytes), 'bench-part-size': String(part) },
+          },
           partSize: part,
           queueSize: concurrency,
         });
@@ -247,8 +290,15 @@ async function prepare() {
         // Two 5 MiB parts (lib-storage's minimum part size) through the multipart path.
         warm: async () => {
           for (let i = 0; i < 2; i++) await upload(6 * MiB, 5 * MiB);
+          if (cold || warmUrl !== sinkUrl) {
+            client.destroy();
+            client = newClient(sinkUrl);
+          }
         },
-        run: () => upload(size, partSize),
+        run: async () => {
+          await upload(size, partSize);
+          return { expectedRequests: Math.ceil(size / partSize) + 2 };
+        },
         close: async () => client.destroy(),
       };
     }

@@ -18,6 +18,8 @@
 //   --node PATH              run every row's child process on that Node binary (default: the Node
 //                            running run.mjs); the orchestrator and the sink stay on this one, so
 //                            the receiving end is the same whatever Node the rows run on
+//   --links                  instead: uploads over TLS through emulated links (benchmarks/links.mjs),
+//                            256 MiB each (--size), rows like far/ours-c4 (--only); writes results/links.*
 //   --help                   this text
 import { execFileSync, fork } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -45,6 +47,7 @@ const { values: args } = parseArgs({
     name: { type: 'string' },
     profile: { type: 'string' },
     node: { type: 'string' },
+    links: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -360,7 +363,22 @@ function targets(byId, samples) {
   return out;
 }
 
-main().catch((error) => {
+const start = args.links
+  ? () =>
+      import('./links.mjs').then(({ runLinks }) =>
+        runLinks({
+          quick,
+          only: args.only,
+          size: args.size === undefined ? undefined : size,
+          rounds: args.rounds === undefined ? undefined : rounds,
+          outDir,
+          stem: args.name,
+          machine,
+        }),
+      )
+  : main;
+
+start().catch((error) => {
   process.stderr.write(`\nbenchmark FAILED: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 });

@@ -15,16 +15,24 @@
 //     create call;
 //   - `PUT /raw/<name>`: one body of `x-bench-size` bytes (the ceiling row);
 //   - `GET /_ping`, `PUT /_warm` (warm-up), `GET /_stats`.
+// With `--tls-key`/`--tls-cert` (PEM files) it also serves HTTPS on two more ports, for the link
+// benchmarks: there, every body byte is also compared with the benchmark source's pattern at its
+// offset in the upload (so a retried part must carry the right bytes, not only the right
+// count), and the second port tolerates bodies cut short (the link cuts connections on purpose:
+// the retry must then deliver the part; a short body is counted in `cutBodies`, not a failure).
 // Byte accounting: each part must be exactly its range, each upload exactly its declared size,
 // and a body must not end before its Content-Length. Anything else is answered 400 and recorded
 // in `failures`: the orchestrator turns a non-empty list into a failed run, not a number.
 //
-// Usage: node benchmarks/sink.mjs [--port 0] [--part-size 8388608]
-// Prints `{"url":"http://127.0.0.1:PORT"}` on one line when listening (and sends it over IPC
-// when forked).
+// Usage: node benchmarks/sink.mjs [--port 0] [--part-size 8388608] [--tls-key key.pem --tls-cert cert.pem]
+// Prints `{"url":"http://127.0.0.1:PORT"}` on one line when listening (with TLS also `tlsUrl` and
+// `tlsCutsUrl`), and sends it over IPC when forked.
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { parseArgs } from 'node:util';
 import { loadEmulator } from './lib/dist.mjs';
+import { matchesSource } from './lib/source.mjs';
 
 const { partRanges } = await loadEmulator();
 
@@ -32,6 +40,8 @@ const { values: args } = parseArgs({
   options: {
     port: { type: 'string', default: '0' },
     'part-size': { type: 'string', default: String(8 * 1024 * 1024) },
+    'tls-key': { type: 'string' },
+    'tls-cert': { type: 'string' },
   },
 });
 const defaultPartSize = Number(args['part-size']);
@@ -47,11 +57,17 @@ const stats = {
   verifiedBytes: 0,
   /** Every byte-accounting violation. */
   failures: /** @type {string[]} */ ([]),
+  /** TLS connections accepted (both TLS ports). */
+  tlsConnections: 0,
+  /** Bodies cut short on the port that tolerates it (the link cut the connection). */
+  cutBodies: 0,
+  /** Body bytes compared with the source pattern (TLS ports). */
+  checkedBytes: 0,
 };
 
 /** @type {Map<string, { size: number, ranges: {start: number, end: number}[], got: Uint8Array, partBytes: number }>} */
 const ours = new Map();
-/** @type {Map<string, { size: number, parts: Map<number, number> }>} */
+/** @type {Map<string, { size: number, partSize: number, parts: Map<number, number> }>} */
 const s3 = new Map();
 let nextId = 1;
 
@@ -61,9 +77,10 @@ function failure(why) {
 }
 
 /**
- * @typedef {{ method: string, path: string, query: URLSearchParams, headers: Record<string, string>, length: number, host: string }} Req
+ * @typedef {{ method: string, path: string, query: URLSearchParams, headers: Record<string, string>, length: number, host: string, scheme: string }} Req
  * @typedef {{ status: number, body?: string, type?: string, headers?: Record<string, string> }} Res
- * @typedef {{ collect: boolean, done: (text: string) => Res }} Route
+ * @typedef {{ collect: boolean, done: (text: string) => Res, at?: number }} Route
+ *   `at`: where the body sits in the upload's bytes (for the content check), when it is upload data
  */
 
 const json = (status, body) => ({ status, body: JSON.stringify(body), type: 'application/json' });
@@ -93,7 +110,7 @@ function init(req) {
       const ranges = partRanges(size, partSize);
       const mediaUploadId = `upload:bench-${nextId++}`;
       ours.set(mediaUploadId, { size, ranges, got: new Uint8Array(ranges.length), partBytes: 0 });
-      const base = `http://${req.host}/v2/access/uploads`;
+      const base = `${req.scheme}://${req.host}/v2/access/uploads`;
       return json(200, {
         mediaUploadId,
         uploadType: 'multipart',
@@ -115,6 +132,7 @@ function init(req) {
 function part(req, mediaUploadId, partNumber) {
   return {
     collect: false,
+    at: ours.get(mediaUploadId)?.ranges[partNumber - 1]?.start,
     done() {
       const session = ours.get(mediaUploadId);
       const range = session?.ranges[partNumber - 1];
@@ -181,15 +199,19 @@ function s3Route(req) {
         const size = Number(req.headers['x-amz-meta-bench-size']);
         if (!Number.isSafeInteger(size) || size <= 0) return json(400, { error: 'x-amz-meta-bench-size (the declared size) is required' });
         const id = `s3-${nextId++}`;
-        s3.set(id, { size, parts: new Map() });
+        // Optional: the client's part size, so a part's bytes can be checked at their offset.
+        const partSize = Number(req.headers['x-amz-meta-bench-part-size'] ?? Number.NaN);
+        s3.set(id, { size, partSize, parts: new Map() });
         return xml(`<InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>${bucket}</Bucket><Key>${rest.join('/')}</Key><UploadId>${id}</UploadId></InitiateMultipartUploadResult>`);
       },
     };
   }
   if (method === 'PUT' && uploadId !== null && query.has('partNumber')) {
     const partNumber = Number(query.get('partNumber'));
+    const partSize = s3.get(uploadId)?.partSize;
     return {
       collect: false,
+      at: partSize !== undefined && Number.isSafeInteger(partSize) ? (partNumber - 1) * partSize : undefined,
       done() {
         const session = s3.get(uploadId);
         if (session === undefined) {
@@ -216,7 +238,7 @@ function s3Route(req) {
         s3.delete(uploadId);
         stats.verified++;
         stats.verifiedBytes += total;
-        return xml(`<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Location>http://${req.host}/${key}</Location><Bucket>${bucket}</Bucket><Key>${rest.join('/')}</Key><ETag>"bench-${uploadId}"</ETag></CompleteMultipartUploadResult>`);
+        return xml(`<CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Location>${req.scheme}://${req.host}/${key}</Location><Bucket>${bucket}</Bucket><Key>${rest.join('/')}</Key><ETag>"bench-${uploadId}"</ETag></CompleteMultipartUploadResult>`);
       },
     };
   }
@@ -224,6 +246,7 @@ function s3Route(req) {
     // PutObject: lib-storage sends a body smaller than one part this way.
     return {
       collect: false,
+      at: 0,
       done() {
         const declared = Number(req.headers['x-amz-meta-bench-size']);
         if (Number.isSafeInteger(declared) && req.length !== declared) {
@@ -264,6 +287,7 @@ function route(req) {
   if (method === 'PUT' && path.startsWith('/raw/')) {
     return {
       collect: false,
+      at: 0,
       done() {
         const declared = Number(req.headers['x-bench-size'] ?? req.length);
         if (req.length !== declared) {
@@ -311,9 +335,10 @@ function respond(socket, res, close) {
 /**
  * @param {string} text
  * @param {string} host
+ * @param {string} scheme
  * @returns {Req | string}
  */
-function parseHead(text, host) {
+function parseHead(text, host, scheme) {
   const lines = text.split('\r\n');
   const [method, target, version] = lines[0].split(' ');
   if (!method || !target || !version?.startsWith('HTTP/1.')) return 'bad request line';
@@ -335,13 +360,20 @@ function parseHead(text, host) {
     headers,
     length,
     host: headers.host ?? host,
+    scheme,
   };
 }
 
-const server = createServer((socket) => {
+/**
+ * One connection, plain or TLS.
+ * @param {import('node:net').Socket} socket
+ * @param {{ host: string, scheme: string, check: boolean, cutsAllowed: boolean }} mode
+ *   check: compare body bytes with the source pattern; cutsAllowed: a short body is not a failure
+ */
+function serve(socket, mode) {
   stats.connections++;
   socket.setNoDelay(true);
-  const host = `127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
+  const { host, scheme } = mode;
   /** @type {Buffer | undefined} */
   let head; // bytes of an unfinished request head
   /** @type {Req | undefined} */
@@ -352,15 +384,18 @@ const server = createServer((socket) => {
   let collected = [];
   let collectedBytes = 0;
   let remaining = 0;
+  let wrongBytes = false;
 
   const finish = () => {
     const close = req.headers.connection?.toLowerCase() === 'close';
     const text = handler.collect ? Buffer.concat(collected).toString('utf8') : '';
-    respond(socket, handler.done(text), close);
+    if (wrongBytes) respond(socket, json(400, { error: 'body bytes differ from the source' }), close);
+    else respond(socket, handler.done(text), close);
     req = undefined;
     handler = undefined;
     collected = [];
     collectedBytes = 0;
+    wrongBytes = false;
   };
 
   socket.on('data', (chunk) => {
@@ -372,6 +407,14 @@ const server = createServer((socket) => {
         if (handler.collect && collectedBytes < MAX_COLLECT) {
           collected.push(chunk.subarray(offset, offset + n));
           collectedBytes += n;
+        }
+        if (mode.check && handler.at !== undefined && !wrongBytes) {
+          const at = handler.at + req.length - remaining;
+          stats.checkedBytes += n;
+          if (!matchesSource(chunk.subarray(offset, offset + n), at)) {
+            wrongBytes = true;
+            failure(`${req.method} ${req.path}: body bytes at upload offset ${at} differ from the source`);
+          }
         }
         stats.bytes += n;
         remaining -= n;
@@ -391,7 +434,7 @@ const server = createServer((socket) => {
       }
       const consumedBefore = head === undefined ? 0 : head.length;
       head = undefined;
-      const parsed = parseHead(buf.toString('latin1', 0, end), host);
+      const parsed = parseHead(buf.toString('latin1', 0, end), host, scheme);
       if (typeof parsed === 'string') {
         respond(socket, json(400, { error: parsed }), true);
         return;
@@ -406,19 +449,47 @@ const server = createServer((socket) => {
     }
   });
   socket.on('close', () => {
-    if (req !== undefined) failure(`${req.method} ${req.path}: connection closed after ${req.length - remaining} of ${req.length} body bytes`);
+    if (req === undefined) return;
+    if (mode.cutsAllowed) stats.cutBodies++;
+    else failure(`${req.method} ${req.path}: connection closed after ${req.length - remaining} of ${req.length} body bytes`);
   });
   socket.on('error', () => {
     /* 'close' follows and records a short body */
   });
-});
+}
 
-server.listen(Number(args.port), '127.0.0.1', () => {
-  const address = /** @type {import('node:net').AddressInfo} */ (server.address());
-  const ready = { url: `http://127.0.0.1:${address.port}`, pid: process.pid };
-  process.stdout.write(`${JSON.stringify(ready)}\n`);
-  process.send?.(ready);
-});
+/** @param {import('node:net').Server} srv @returns {Promise<number>} */
+function listen(srv, port) {
+  return new Promise((resolve) => {
+    srv.listen(port, '127.0.0.1', () => resolve(/** @type {import('node:net').AddressInfo} */ (srv.address()).port));
+  });
+}
+
+const plainPort = await listen(
+  createServer((socket) => serve(socket, { host: `127.0.0.1:${plainPort}`, scheme: 'http', check: false, cutsAllowed: false })),
+  Number(args.port),
+);
+/** @type {{ url: string, pid: number, tlsUrl?: string, tlsCutsUrl?: string }} */
+const ready = { url: `http://127.0.0.1:${plainPort}`, pid: process.pid };
+if (args['tls-key'] !== undefined && args['tls-cert'] !== undefined) {
+  const tlsOptions = { key: readFileSync(args['tls-key']), cert: readFileSync(args['tls-cert']) };
+  /** @param {boolean} cutsAllowed */
+  const tlsServer = async (cutsAllowed) => {
+    let port = 0;
+    const srv = createTlsServer(tlsOptions, (socket) => {
+      stats.tlsConnections++;
+      serve(socket, { host: `127.0.0.1:${port}`, scheme: 'https', check: true, cutsAllowed });
+    });
+    // A handshake the link cut short is not the sink's failure.
+    srv.on('tlsClientError', () => {});
+    port = await listen(srv, 0);
+    return `https://127.0.0.1:${port}`;
+  };
+  ready.tlsUrl = await tlsServer(false);
+  ready.tlsCutsUrl = await tlsServer(true);
+}
+process.stdout.write(`${JSON.stringify(ready)}\n`);
+process.send?.(ready);
 const stop = () => process.exit(0);
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -74,6 +74,32 @@ const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOST
 // second session would be opened and the first orphaned.
 const NOT_PROCESSED_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 503]);
 
+/**
+ * undici marks a kept-alive socket reusable only in a `setImmediate` after its response
+ * completed (its HTTP/1.1 client, with pipelining 1); a request dispatched before then finds
+ * that connection busy and opens a new one: two round trips and a TLS handshake later. Our
+ * next request often follows an answer at once (the next part, complete after the last part,
+ * part 1 after init). So each dispatcher counts the responses we read to the end whose socket
+ * is not reusable yet, and a request waits until there are none.
+ *
+ * The count drops in a `setImmediate` queued after reading the body, so after undici's own
+ * (queued when the response completed, before its body ended): once it is zero, every
+ * connection whose answer we have seen is back in its pool.
+ */
+const settling = new WeakMap<Dispatcher, number>();
+
+function responseRead(dispatcher: Dispatcher): void {
+  settling.set(dispatcher, (settling.get(dispatcher) ?? 0) + 1);
+  setImmediate(() => settling.set(dispatcher, (settling.get(dispatcher) ?? 1) - 1));
+}
+
+async function connectionsSettled(dispatcher: Dispatcher): Promise<void> {
+  // Bounded: answers keep arriving on a busy pool, and a stale count must never stall a request.
+  for (let turn = 0; turn < 16 && (settling.get(dispatcher) ?? 0) > 0; turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 function errorCode(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
@@ -133,6 +159,8 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
   const idempotent = spec.idempotent ?? true;
   for (let attempt = 1; ; attempt++) {
     await ctx.gate.wait(signal);
+    await connectionsSettled(ctx.dispatcher);
+    if (signal.aborted) throw signal.reason;
     spec.beforeAttempt?.();
     const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
     const started = Date.now();
@@ -157,6 +185,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       status = response.statusCode;
       headers = response.headers;
       text = await readText(response.body, status >= 200 && status < 300 ? maxResponseBytes : 64 * 1024);
+      responseRead(ctx.dispatcher);
     } catch (error) {
       if (signal.aborted) throw signal.reason;
       if (bodyFailure !== undefined) throw bodyFailure.error;

@@ -22,8 +22,8 @@ export class PartAssembler {
 
   /**
    * Copies `chunk` into part buffers. Returns undefined when done synchronously (the hot path:
-   * no promise per chunk), or a promise when it had to wait for a free buffer. The caller must
-   * not pass more bytes than the plan holds.
+   * no promise per chunk), or a promise when it had to wait for a free buffer or handed a part
+   * over. The caller must not pass more bytes than the plan holds.
    */
   write(chunk: Uint8Array, signal: AbortSignal): Promise<void> | undefined {
     let offset = 0;
@@ -48,9 +48,23 @@ export class PartAssembler {
         this.#current = undefined;
         this.#index++;
         this.#onPart({ part, body: bufferBody(buffer.subarray(0, length)), release: () => this.#pool.release(buffer) });
+        // Turns of the event loop before the next part: the one just handed over gets its
+        // request out now. Without them a fast source fills every free buffer first (up to
+        // concurrency + 1 parts, tens of ms, more under load) while no request leaves, and the
+        // first parts' connections open that much later.
+        return this.#writeAfterTurns(chunk, offset, signal);
       }
     }
     return undefined;
+  }
+
+  async #writeAfterTurns(chunk: Uint8Array, offset: number, signal: AbortSignal): Promise<void> {
+    // Two: a request right after an answer waits one turn for its connection (http.ts), and
+    // the part handed over first should be the first to leave.
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    if (signal.aborted) throw signal.reason;
+    if (offset < chunk.length) await this.write(chunk.subarray(offset), signal);
   }
 
   async #writeAfterWait(chunk: Uint8Array, offset: number, signal: AbortSignal): Promise<void> {

@@ -20,6 +20,26 @@ export interface FilledPart {
   release: () => void;
 }
 
+/**
+ * The last bytes of a body go out as a slice this small. Written into a drained socket, it
+ * stays under the socket's 16 KiB high-water mark, so undici takes it without waiting for
+ * 'drain' and ends the request in the same turn. With a large last slice it waits for
+ * 'drain', and when the server's answer is read in the same poll phase before that drain (a
+ * fast link, a busy process), undici finds a response to a request it is still writing and
+ * destroys the connection: the next request then pays for a new one (and its TLS handshake).
+ */
+const TAIL_BYTES = 4 * 1024;
+
+/** `slice`, the piece of a body ending at `end` of `length`, with a last piece split off its tail. */
+function* withTail(slice: Uint8Array, end: number, length: number): Generator<Uint8Array> {
+  if (end === length && slice.length > TAIL_BYTES) {
+    yield slice.subarray(0, slice.length - TAIL_BYTES);
+    yield slice.subarray(slice.length - TAIL_BYTES);
+  } else {
+    yield slice;
+  }
+}
+
 /** A body sent from memory the library owns (a pooled part buffer), in slices. */
 export function bufferBody(data: Uint8Array): PartBody {
   return {
@@ -27,7 +47,7 @@ export function bufferBody(data: Uint8Array): PartBody {
     *slices(onSent) {
       for (let offset = 0; offset < data.length; offset += BODY_SLICE_BYTES) {
         const end = Math.min(offset + BODY_SLICE_BYTES, data.length);
-        yield data.subarray(offset, end);
+        yield* withTail(data.subarray(offset, end), end, data.length);
         onSent(end);
       }
     },
@@ -49,7 +69,7 @@ export function rangeBody(source: PartSource, start: number, length: number, fin
         await source.read(slice, start + offset);
         // A body whose end finalizes the upload: a changed source must stop it before that.
         if (finalizes && offset + slice.length === length) await source.verify?.();
-        yield slice;
+        yield* withTail(slice, offset + slice.length, length);
         onSent(offset + slice.length);
       }
     },

@@ -1,6 +1,7 @@
 import type { FilledPart } from './part-body';
 
 export interface PartUploaderDeps<R> {
+  /** Parts in flight at once: each from its first byte sent until its answer. */
   concurrency: number;
   /** Once aborted, no queued part starts. */
   signal: AbortSignal;
@@ -11,9 +12,11 @@ export interface PartUploaderDeps<R> {
 }
 
 /**
- * Keeps at most `concurrency` parts in flight, from either side. With pooled buffers the queue
- * never grows past one part: the pool stops the assembler (or reader) before it could fill
- * another. Streamed parts (no buffer) may all be queued at once; they hold nothing until sent.
+ * Keeps at most `concurrency` parts in flight, from either side (pushed or pulled): a part holds
+ * its slot until its answer, so `concurrency` is also the most requests (and connections) an
+ * upload has open. With pooled buffers the queue never grows past one part: the pool stops the
+ * assembler (or reader) before it could fill another. Streamed parts (no buffer) may all be
+ * queued at once; they hold nothing until sent.
  */
 export class PartUploader<R> {
   readonly #deps: PartUploaderDeps<R>;
@@ -32,7 +35,8 @@ export class PartUploader<R> {
   }
 
   #pump(): void {
-    while (this.#failure === undefined && !this.#deps.signal.aborted && this.#inFlight.size < this.#deps.concurrency) {
+    const { concurrency, signal } = this.#deps;
+    while (this.#failure === undefined && !signal.aborted && this.#inFlight.size < concurrency) {
       const next = this.#queue.shift();
       if (next === undefined) break;
       const task: Promise<void> = this.#deps.send(next).then(

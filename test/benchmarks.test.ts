@@ -136,3 +136,33 @@ describe('benchmark orchestrator', () => {
     expect(readFileSync(join(out, 'smoke.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   });
 });
+
+describe('links benchmark', () => {
+  const out = mkdtempSync(join(tmpdir(), 'ofauth-links-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('uploads over TLS through the link emulator, counts connections and writes the report', { timeout: 30_000 }, async () => {
+    await run(process.execPath, [
+      join(root, 'benchmarks', 'run.mjs'),
+      '--links',
+      '--only', 'lan/put,lan/ours-c4,lan/ls-q4',
+      '--size', '16MiB',
+      '--rounds', '1',
+      '--out', out,
+      '--name', 'smoke',
+    ], { cwd: root, timeout: 28_000 });
+    const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8'));
+    expect(report.results.map((r: { id: string }) => r.id)).toEqual(['lan/put', 'lan/ours-c4', 'lan/ls-q4']);
+    const [put, ours, ls] = report.results;
+    expect(put.runs[0].linkConnections).toBe(1);
+    expect(ours.runs[0].detail.parts).toBe(2);
+    expect(ours.runs[0].linkConnections).toBeGreaterThan(0);
+    expect(ours.runs[0].linkConnections).toBeLessThanOrEqual(5);
+    expect(ls.runs[0].retried).toBe(0);
+    // Every body byte went through TLS and was compared with the source by the sink.
+    expect(report.sink.checkedBytes).toBeGreaterThanOrEqual(3 * 16 * 1024 * 1024);
+    expect(report.sink.tlsConnections).toBeGreaterThanOrEqual(put.runs[0].linkConnections + ours.runs[0].linkConnections);
+    expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toContain('| lan | ours c=4 |');
+    expect(readFileSync(join(out, 'smoke.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
+  });
+});

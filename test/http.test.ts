@@ -6,7 +6,7 @@ import { startEmulator } from '../lib/emulator';
 import { InvalidResponseError, NetworkError, OFAuthApiError, uploadToVault } from '../lib/index';
 import { type HttpContext, type RequestSpec, send } from '../lib/http';
 import { RateGate } from '../lib/retry';
-import { MiB, bytes, timed } from './helpers';
+import { KiB, MiB, bytes, fastRetry, sha256, source, timed } from './helpers';
 
 // lib/http.ts on its own: what it retries, what it refuses to retry, what it reads of an answer,
 // and that a redirect is an answer, never a hop to somewhere else with the key.
@@ -212,6 +212,56 @@ describe('redirects', () => {
       expect((error as OFAuthApiError).status).toBe(status);
       expect((error as OFAuthApiError).attempts).toBe(1);
       expect(elsewhere.seen).toHaveLength(0);
+    });
+  }
+});
+
+// ── connection reuse ──────────────────────────────────────────────────────────────────────────
+
+const REUSE_KEY = 'sk_test_http_reuse';
+const counted: Agent[] = [];
+const reuseEmulators: Array<{ close: () => Promise<void> }> = [];
+afterEach(async () => {
+  for (const a of counted.splice(0)) await a.close();
+  for (const e of reuseEmulators.splice(0)) await e.close();
+});
+async function reuseEmulator() {
+  const e = await startEmulator({ apiKey: REUSE_KEY, partSize: 64 * KiB });
+  reuseEmulators.push(e);
+  return e;
+}
+
+/** An Agent that counts the connections it opens. */
+function countingAgent(): { agent: Agent; connections: () => number } {
+  let n = 0;
+  const a = new Agent({ keepAliveTimeout: 10_000 });
+  a.on('connect', () => n++);
+  counted.push(a);
+  return { agent: a, connections: () => n };
+}
+
+describe('connection reuse', () => {
+  // undici marks a kept-alive socket reusable a turn after its response; a request dispatched in
+  // the same turn as the previous answer would open a connection of its own.
+  for (const concurrency of [1, 3, 6]) {
+    it(`an upload at concurrency ${concurrency} opens no more connections than that: init, parts and complete reuse them`, async () => {
+      const emu = await reuseEmulator();
+      const { agent: dispatcher, connections } = countingAgent();
+      const data = bytes(48 * 64 * KiB + 5, concurrency);
+      const result = await uploadToVault(source(data, 16 * KiB), {
+        apiKey: REUSE_KEY,
+        connectionId: 'conn_test',
+        baseUrl: emu.url,
+        filename: 'clip.mp4',
+        contentType: 'video/mp4',
+        size: data.length,
+        concurrency,
+        dispatcher,
+        ...fastRetry,
+      });
+      expect(emu.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+      expect(emu.requests.length).toBe(49 + 2);
+      expect(connections()).toBeLessThanOrEqual(concurrency);
     });
   }
 });

@@ -35,22 +35,34 @@ describe('PartAssembler', () => {
     }
   });
 
-  it('gives the short last part a view of a pooled buffer', () => {
+  it('gives the short last part a view of a pooled buffer', async () => {
     const pool = new BufferPool(40, 3);
     const got: FilledPart[] = [];
     const assembler = new PartAssembler(parts(90, 40), pool, (p) => got.push(p));
-    expect(assembler.write(Buffer.alloc(90, 1), signal)).toBeUndefined();
+    await assembler.write(Buffer.alloc(90, 1), signal);
     expect(got.map((p) => p.body.length)).toEqual([40, 40, 10]);
     expect(got.map((p) => bytesOf(p).length)).toEqual([40, 40, 10]);
     // No buffer beyond the pool's three: the short last part is a view, not a new allocation.
     expect(pool.created).toBe(3);
   });
 
+  it('hands each part over a turn of the event loop before filling the next, so its request can leave first', async () => {
+    const pool = new BufferPool(10, 4);
+    const order: string[] = [];
+    const assembler = new PartAssembler(parts(30, 10), pool, (p) => {
+      order.push(`part ${p.part.partNumber}`);
+      setImmediate(() => order.push(`turn after ${p.part.partNumber}`));
+    });
+    await assembler.write(Buffer.alloc(30), signal);
+    expect(order).toEqual(['part 1', 'turn after 1', 'part 2', 'turn after 2', 'part 3', 'turn after 3']);
+  });
+
   it('waits for a released buffer when all are in use (backpressure)', async () => {
     const pool = new BufferPool(10, 2);
     const got: FilledPart[] = [];
     const assembler = new PartAssembler(parts(40, 10), pool, (p) => got.push(p));
-    expect(assembler.write(Buffer.alloc(20), signal)).toBeUndefined();
+    expect(assembler.write(Buffer.alloc(5), signal)).toBeUndefined(); // the hot path: no promise
+    await assembler.write(Buffer.alloc(15), signal);
     const pending = assembler.write(Buffer.alloc(10), signal);
     expect(pending).toBeInstanceOf(Promise);
     let done = false;
@@ -67,7 +79,7 @@ describe('PartAssembler', () => {
     const controller = new AbortController();
     const pool = new BufferPool(10, 1);
     const assembler = new PartAssembler(parts(20, 10), pool, () => {});
-    assembler.write(Buffer.alloc(10), controller.signal);
+    await assembler.write(Buffer.alloc(10), controller.signal);
     const pending = assembler.write(Buffer.alloc(10), controller.signal);
     controller.abort(new Error('gone'));
     await expect(pending).rejects.toThrow('gone');

@@ -75,7 +75,7 @@ describe('timeouts', () => {
   it("the server's 410 on a part (its session expired) is an UploadExpiredError, and no further part is sent", async () => {
     const e = await emulator({
       expiresInMs: 400,
-      faults: [{ route: 'part', partNumber: 1, action: { type: 'delay', ms: 600 } }],
+      faults: [{ route: 'part', action: { type: 'delay', ms: 600 } }],
     });
     const data = bytes(4 * 64 * KiB, 4);
     const { error } = await timed(uploadToVault(source(data, 64 * KiB), opts(e, data.length, { concurrency: 1, headersTimeout: 5000 })));

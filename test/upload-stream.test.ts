@@ -190,10 +190,13 @@ describe('round trips', () => {
 
 describe('concurrency and memory', () => {
   it('never has more than `concurrency` parts in flight, and uses them', async () => {
+    // The server reads nothing for 30 ms: a 32 KiB body fits the socket's buffers, so each part
+    // is sent at once; its slot still stays taken until its answer.
     const e = await emulator({ partSize: 32 * KiB, faults: [{ route: 'part', action: { type: 'delay', ms: 30 } }] });
     const data = bytes(20 * 32 * KiB, 6);
     await uploadToVault(source(data, 16 * KiB), options(e, data.length, { concurrency: 3 }));
     expect(e.stats.maxConcurrentPuts).toBe(3);
+    expect(e.media(e.requests.find((r) => r.route === 'complete')!.mediaUploadId!)?.sha256).toBe(sha256(data));
   });
 
   it('bytes taken but not acknowledged stay within (concurrency + 1) × partSize + highWaterMark under a slow server', async () => {

@@ -67,6 +67,24 @@ export function generatedSource(size, chunkSize = 64 * 1024, mode = 'view') {
 }
 
 /**
+ * Whether `bytes` are exactly what `generatedSource` yields at upload offset `offset` (any
+ * chunk size, any mode): a receiver checks each body slice where it lands, at memcmp speed.
+ * @param {Uint8Array} bytes
+ * @param {number} offset
+ * @returns {boolean}
+ */
+export function matchesSource(bytes, offset) {
+  const pat = getPattern();
+  for (let done = 0; done < bytes.length; ) {
+    const at = (offset + done) % PATTERN_BYTES;
+    const n = Math.min(MAX_CHUNK, bytes.length - done);
+    if (Buffer.compare(bytes.subarray(done, done + n), pat.subarray(at, at + n)) !== 0) return false;
+    done += n;
+  }
+  return true;
+}
+
+/**
  * sha256 hex of what `generatedSource(size, …)` yields (independent of the chunk size).
  * @param {number} size
  * @returns {string}
