@@ -3,31 +3,21 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, type EmulatorOptions, startEmulator } from '../../lib/emulator/index';
 import { type DownloadServer, startDownloadServer, withLength } from './download-server';
-import { bytes, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
+import { bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
 
 // `ofauth-upload SOURCE...`: many sources in one command, against an emulator in this process.
 
 const MiB = 1024 * 1024;
 const API_KEY = 'sk_batch_SECRET_never_printed_7e1';
 let dir: string;
-let emu: Emulator | undefined;
 
 beforeAll(() => {
   ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'ofauth-batch-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
-
-async function emulator(options: EmulatorOptions = {}): Promise<{ emu: Emulator; env: Record<string, string> }> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: 1 * MiB, ...options });
-  return { emu, env: { OFAUTH_BASE_URL: emu.url, OFAUTH_API_KEY: API_KEY, OFAUTH_CONNECTION_ID: 'conn_batch' } };
-}
+const emulator = cliEmulatorFixture(API_KEY, 'conn_batch');
 
 type Line = Record<string, unknown> & { type: string; source: string };
 

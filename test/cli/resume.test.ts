@@ -2,30 +2,20 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resumeNotice } from '../../lib/cli/resume-notice';
-import { type Emulator, type EmulatorOptions, startEmulator } from '../../lib/emulator/index';
-import { bytes, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
+import { bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
 
 const MiB = 1024 * 1024;
 const API_KEY = 'sk_cli_resume_SECRET_31';
 let dir: string;
-let emu: Emulator | undefined;
 
 beforeAll(() => {
   ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'ofauth-cli-resume-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
-
-async function emulator(options: EmulatorOptions = {}): Promise<{ emu: Emulator; env: Record<string, string> }> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: MiB, ...options });
-  return { emu, env: { OFAUTH_BASE_URL: emu.url, OFAUTH_API_KEY: API_KEY, OFAUTH_CONNECTION_ID: 'conn_cli' } };
-}
+const emulator = cliEmulatorFixture(API_KEY, 'conn_cli');
 
 function journalParts(resumeDir: string): number | undefined {
   const name = existsSync(resumeDir) ? readdirSync(resumeDir).find((f) => f.endsWith('.json')) : undefined;

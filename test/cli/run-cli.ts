@@ -3,6 +3,8 @@ import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
+import { type Emulator, type EmulatorOptions, startEmulator } from '../../lib/emulator/index';
 import { afterAll } from 'vitest';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -85,6 +87,23 @@ export function runCli(args: string[], options: CliOptions = {}): Promise<CliRun
 }
 
 export { bytes, sha256 } from '../helpers';
+
+/**
+ * The emulator a CLI test file uploads to, and the environment that points the CLI at it
+ * (`OFAUTH_BASE_URL`, `OFAUTH_API_KEY`, `OFAUTH_CONNECTION_ID`); the one started last is closed
+ * after each test.
+ */
+export function cliEmulatorFixture(apiKey: string, connectionId: string) {
+  let current: Emulator | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options: EmulatorOptions = {}): Promise<{ emu: Emulator; env: Record<string, string> }> => {
+    current = await startEmulator({ apiKey, partSize: 1024 * 1024, ...options });
+    return { emu: current, env: { OFAUTH_BASE_URL: current.url, OFAUTH_API_KEY: apiKey, OFAUTH_CONNECTION_ID: connectionId } };
+  };
+}
 
 export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
