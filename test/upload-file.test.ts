@@ -160,6 +160,19 @@ describe('a file that changes while it is uploaded is never finalized', () => {
     });
   }
 
+  it('single plan (its one PUT finalizes): touched before its part is read → SourceChangedError, nothing sent', async () => {
+    const e = await emulator({ mode: 'single' });
+    const path = file('s.mp4', bytes(P / 2, 12));
+    // Touched once init has answered, before the part is read: the read must be checked before
+    // the PUT, since that PUT finalizes by itself.
+    const error = await uploadFile(path, options(e, { onSession: () => utimesSync(path, new Date(), new Date(Date.now() + 5000)) })).catch(
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(SourceChangedError);
+    expect(e.requests.filter((r) => r.route === 'single' || r.route === 'part')).toEqual([]);
+    expect(e.uploads().every((u) => !u.completed)).toBe(true);
+  });
+
   it('multipart: it shrinks under the reader → SourceChangedError, no complete', async () => {
     const e = await emulator();
     const path = file('a.mp4', bytes(8 * P, 10));
