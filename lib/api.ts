@@ -3,7 +3,7 @@ import { OFAuthApiError, PlanError, UploadExpiredError } from './errors';
 import { type HttpContext, type RequestBody, send } from './http';
 import type { ResolvedOptions } from './options';
 import { type PlanPart, type UploadSession, parseInitAnswer } from './plan';
-import type { PartBody } from './part-body';
+import type { PartBody } from './parts/part-body';
 import { safePath } from './redact';
 
 /** What the API is told about the upload and its caller. */

@@ -1,12 +1,12 @@
 import type { Dispatcher } from 'undici';
 import { type ApiIdentity, UploadApi } from './api';
 import { type HttpContext, defaultDispatcher } from './http';
-import { MultipartUpload } from './multipart-upload';
+import { MultipartUpload } from './parts/multipart-upload';
 import type { UploadProgress } from './options';
-import { PlanlessUpload } from './planless-upload';
+import { PlanlessUpload } from './planless/planless-upload';
 import { type MultipartPlan, type UploadSession, isPlanless, partLength } from './plan';
 import { ProgressTracker } from './progress';
-import { PulledPlanlessUpload } from './pulled-planless-upload';
+import { PulledPlanlessUpload } from './planless/pulled-planless-upload';
 import { RateGate } from './retry';
 import type { PartSource } from './sources/part-source';
 import type { PartReceipt, UploadSink } from './upload-sink';

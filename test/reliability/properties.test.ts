@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BufferPool } from '../../lib/buffer-pool';
+import { BufferPool } from '../../lib/parts/buffer-pool';
 import { type Emulator, startEmulator } from '../../lib/emulator';
 import { PlanError, uploadToVault } from '../../lib/index';
-import { PartAssembler } from '../../lib/part-assembler';
-import type { FilledPart } from '../../lib/part-body';
+import { PartAssembler } from '../../lib/parts/part-assembler';
+import type { FilledPart } from '../../lib/parts/part-body';
 import { type PlanPart, parseInitAnswer } from '../../lib/plan';
 import { bytes, sha256, source } from '../helpers';
 

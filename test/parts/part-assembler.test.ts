@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from '../lib/buffer-pool';
-import { PartAssembler } from '../lib/part-assembler';
-import type { FilledPart } from '../lib/part-body';
-import type { PlanPart } from '../lib/plan';
+import { BufferPool } from '../../lib/parts/buffer-pool';
+import { PartAssembler } from '../../lib/parts/part-assembler';
+import type { FilledPart } from '../../lib/parts/part-body';
+import type { PlanPart } from '../../lib/plan';
 
 function parts(size: number, partSize: number): PlanPart[] {
   const out: PlanPart[] = [];

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Emulator } from '../lib/emulator';
-import { MemoryLimitError, OFAuthUploadStream, uploadToVault } from '../lib/index';
-import { startChildEmulator } from './emulator-child';
-import { KiB, MiB, bytes, emulatorFixture, liveMemorySampler, sha256, source, writeRecycling } from './helpers';
+import type { Emulator } from '../../lib/emulator';
+import { MemoryLimitError, OFAuthUploadStream, uploadToVault } from '../../lib/index';
+import { startChildEmulator } from '../emulator-child';
+import { KiB, MiB, bytes, emulatorFixture, liveMemorySampler, sha256, source, writeRecycling } from '../helpers';
 
 const API_KEY = 'sk_live_multipart_secret_7';
 const { start: emulator, uploadOptions: options } = emulatorFixture({ apiKey: API_KEY, partSize: 64 * KiB });

@@ -1,7 +1,7 @@
 import type { BufferPool } from './buffer-pool';
 import { type FilledPart, bufferBody, rangeBody } from './part-body';
-import { type PlanPart, partLength } from './plan';
-import type { PartSource } from './sources/part-source';
+import { type PlanPart, partLength } from '../plan';
+import type { PartSource } from '../sources/part-source';
 
 /**
  * The pulled side: reads each part at its byte range when a buffer frees (one read ahead of

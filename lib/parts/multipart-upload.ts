@@ -1,14 +1,14 @@
-import type { VaultMedia } from './answers';
+import type { VaultMedia } from '../answers';
 import { BufferPool } from './buffer-pool';
-import { OFAuthUploadError } from './errors';
+import { OFAuthUploadError } from '../errors';
 import { pulledPartBuffers, pushedPartBuffers } from './memory-budget';
 import { PartAssembler } from './part-assembler';
 import type { FilledPart } from './part-body';
 import { readParts } from './part-reader';
 import { PartUploader } from './part-uploader';
-import type { MultipartPlan } from './plan';
-import type { PartSource } from './sources/part-source';
-import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
+import type { MultipartPlan } from '../plan';
+import type { PartSource } from '../sources/part-source';
+import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from '../upload-sink';
 
 /** The single plan's one part goes to the endpoint that finalizes by itself. */
 function isFinalizingPlan(plan: MultipartPlan): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PushBody } from '../lib/push-body';
+import { PushBody } from '../../lib/planless/push-body';
 
 describe('PushBody', () => {
   it('a push resolves once the consumer took the chunk, then the next one flows', async () => {

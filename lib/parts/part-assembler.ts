@@ -1,6 +1,6 @@
 import type { BufferPool } from './buffer-pool';
 import { type FilledPart, bufferBody } from './part-body';
-import { type PlanPart, partLength } from './plan';
+import { type PlanPart, partLength } from '../plan';
 
 /**
  * The pushed side: cuts incoming chunks, whatever their sizes, at the plan's byteRanges. Each

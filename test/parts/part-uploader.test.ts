@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type FilledPart, bufferBody } from '../lib/part-body';
-import { PartUploader } from '../lib/part-uploader';
+import { type FilledPart, bufferBody } from '../../lib/parts/part-body';
+import { PartUploader } from '../../lib/parts/part-uploader';
 
 const part = (n: number): FilledPart => ({
   part: { partNumber: n, uploadUrl: 'http://x/', byteRange: { start: n, end: n } },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { bufferBody, rangeBody } from '../lib/part-body';
-import { BODY_SLICE_BYTES } from '../lib/progress';
-import type { PartSource } from '../lib/sources/part-source';
+import { bufferBody, rangeBody } from '../../lib/parts/part-body';
+import { BODY_SLICE_BYTES } from '../../lib/progress';
+import type { PartSource } from '../../lib/sources/part-source';
 
 const S = BODY_SLICE_BYTES;
 const syncSlices = (data: Uint8Array, onSent: (n: number) => void) => bufferBody(data).slices(onSent) as Generator<Uint8Array>;

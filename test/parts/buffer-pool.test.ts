@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BufferPool } from '../lib/buffer-pool';
+import { BufferPool } from '../../lib/parts/buffer-pool';
 
 describe('BufferPool', () => {
   it('allocates lazily up to its capacity, then recycles', () => {

@@ -1,5 +1,5 @@
-import { MemoryLimitError } from './errors';
-import { type MultipartPlan, partLength } from './plan';
+import { MemoryLimitError } from '../errors';
+import { type MultipartPlan, partLength } from '../plan';
 
 /** How many part buffers an upload may hold, and how many parts it keeps in flight. */
 export interface PartBuffers {

@@ -1,9 +1,9 @@
-import type { FinalAnswer } from './answers';
-import { InvalidResponseError } from './errors';
-import { BODY_SLICE_BYTES, type ProgressTracker } from './progress';
+import type { FinalAnswer } from '../answers';
+import { InvalidResponseError } from '../errors';
+import { BODY_SLICE_BYTES, type ProgressTracker } from '../progress';
 import { PushBody } from './push-body';
-import { safePath } from './redact';
-import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
+import { safePath } from '../redact';
+import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from '../upload-sink';
 
 export interface PlanlessUploadDeps extends SinkDeps {
   size: number;

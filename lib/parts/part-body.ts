@@ -1,6 +1,6 @@
-import type { PlanPart } from './plan';
-import { BODY_SLICE_BYTES } from './progress';
-import type { PartSource } from './sources/part-source';
+import type { PlanPart } from '../plan';
+import { BODY_SLICE_BYTES } from '../progress';
+import type { PartSource } from '../sources/part-source';
 
 /**
  * A request body that can be produced again for every attempt: from a held buffer, or by

@@ -1,7 +1,7 @@
-import { rangeBody } from './part-body';
-import type { ProgressTracker } from './progress';
-import type { PartSource } from './sources/part-source';
-import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from './upload-sink';
+import { rangeBody } from '../parts/part-body';
+import type { ProgressTracker } from '../progress';
+import type { PartSource } from '../sources/part-source';
+import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from '../upload-sink';
 
 /**
  * The plan-less single PUT from a seekable source: every attempt reads the whole file again,
