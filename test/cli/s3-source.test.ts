@@ -1,11 +1,11 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { UsageError } from '../../lib/cli/usage-error';
 import { connectS3, loadS3Module } from '../../lib/cli/sources/s3-client';
-import { type Emulator, startEmulator } from '../../lib/emulator/index';
-import { ROOT, bytes, ensureBuilt, runCli, sha256 } from './run-cli';
+import type { Emulator } from '../../lib/emulator/index';
+import { ROOT, bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256 } from './run-cli';
 import { type FakeS3, S3RVER_ENV, startFakeS3 } from './s3rver';
 
 // s3:// sources against s3rver, a fake S3 on 127.0.0.1; the SDK is an optional peer dependency.
@@ -38,14 +38,13 @@ afterAll(async () => {
   await s3?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
+const emulator = cliEmulatorFixture(API_KEY, 'conn_s3');
 
+/** Starts the emulator (closed after each test) and returns the CLI's environment for it. */
 async function emulatorEnv(): Promise<Record<string, string>> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: 1 * MiB });
-  return { ...S3RVER_ENV, OFAUTH_BASE_URL: emu.url, OFAUTH_API_KEY: API_KEY, OFAUTH_CONNECTION_ID: 'conn_s3' };
+  const started = await emulator();
+  emu = started.emu;
+  return { ...S3RVER_ENV, ...started.env };
 }
 
 type Line = Record<string, unknown> & { type: string; source: string };

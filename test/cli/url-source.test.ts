@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Emulator, startEmulator } from '../../lib/emulator/index';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Emulator } from '../../lib/emulator/index';
 import { type DownloadServer, chunked, redirect, startDownloadServer, withLength } from './download-server';
-import { bytes, ensureBuilt, runCli, sha256 } from './run-cli';
+import { bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256 } from './run-cli';
 
 // http(s):// sources: downloaded with undici on the batch's pool and streamed to the vault.
 
@@ -44,14 +44,13 @@ afterAll(async () => {
   await cdn.close();
   rmSync(dir, { recursive: true, force: true });
 });
-afterEach(async () => {
-  await emu?.close();
-  emu = undefined;
-});
+const emulator = cliEmulatorFixture(API_KEY, 'conn_url');
 
+/** Starts the emulator (closed after each test) and returns the CLI's environment for it. */
 async function emulatorEnv(): Promise<Record<string, string>> {
-  emu = await startEmulator({ apiKey: API_KEY, partSize: 1 * MiB });
-  return { OFAUTH_BASE_URL: emu.url, OFAUTH_API_KEY: API_KEY, OFAUTH_CONNECTION_ID: 'conn_url' };
+  const started = await emulator();
+  emu = started.emu;
+  return { ...started.env };
 }
 
 type Line = Record<string, unknown> & { type: string; source: string };

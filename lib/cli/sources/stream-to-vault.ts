@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { ResumeInfo, UploadProgress } from '../../options';
 import type { UploadResult } from '../../upload-sink';
 import { OFAuthUploadStream } from '../../upload-stream';
+import type { UploadArgs } from '../args';
 import { HashTap } from '../hash-tap';
 import { SourceError } from '../source-error';
 import type { OpenedSource, SourceIdentity } from './source-item';
@@ -15,14 +16,7 @@ export interface Connection {
 }
 
 /** The per-upload flags, the same for every source of a batch. */
-export interface UploadTuning {
-  concurrency?: number;
-  retries?: number;
-  vaultUserId?: string;
-  spoolDir?: string;
-  spoolMemory?: number;
-  maxSize?: number;
-}
+export type UploadTuning = Pick<UploadArgs, 'concurrency' | 'retries' | 'vaultUserId' | 'spoolDir' | 'spoolMemory' | 'maxSize'>;
 
 /** What the output hears of one upload while it runs. */
 export interface UploadEvents {
