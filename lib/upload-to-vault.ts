@@ -9,10 +9,13 @@ export type UploadSource = NodeJS.ReadableStream | Readable | AsyncIterable<Uint
 
 /**
  * Uploads `source` and resolves with the finalized result: the one-call form of
- * `pipeline(source, new OFAuthUploadStream(options))`. A Buffer or Uint8Array is sent as is.
+ * `pipeline(source, new OFAuthUploadStream(options))`. A Buffer or Uint8Array is sent as is, and
+ * its length is its size: it is never spooled.
  */
 export async function uploadToVault(source: UploadSource, options: OFAuthUploadOptions): Promise<UploadResult> {
-  const upload = new OFAuthUploadStream(options);
+  // An empty one is left to the stream, which fails it typed (EmptySourceError).
+  const known = source instanceof Uint8Array && source.length > 0 && typeof options === 'object' && options !== null && options.size === undefined;
+  const upload = new OFAuthUploadStream(known ? { ...options, size: source.length } : options);
   const readable = source instanceof Uint8Array ? Readable.from([source], { objectMode: false }) : source;
   await pipeline(readable as NodeJS.ReadableStream, upload);
   if (upload.result === undefined) {

@@ -74,6 +74,15 @@ describe('unknown size: spooled, then uploaded from the spool', () => {
     }
   }
 
+  it('uploadToVault given a Buffer and no size sends it with its length: never spooled', async () => {
+    const e = await emulator({ mode: 'multipart' });
+    const data = bytes(3 * P + 5, 14);
+    // A spool would refuse this source (maxBytes); a Buffer's size is known, so none is made.
+    const result = await uploadToVault(data, options(e, { spool: { memory: 0, dir, maxBytes: P } }));
+    expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+    expect(result.size).toBe(data.length);
+  });
+
   it('nothing is sent before the source ends', async () => {
     const e = await emulator({ mode: 'multipart' });
     const data = bytes(3 * P, 9);
