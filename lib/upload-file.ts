@@ -2,7 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { mkdir, realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { UploadApi } from './api';
-import { AbortError, OFAuthApiError, SourceChangedError, UploadExpiredError } from './errors';
+import { AbortError, OFAuthApiError, SourceChangedError, UploadExpiredError, UploadLockedError } from './errors';
 import { contentTypeFor } from './media-types';
 import { type TransportSettings, createUploadApi, sinkFor } from './open-upload';
 import { type ResolvedFileOptions, type ResumeInfo, type UploadFileOptions, resolveFileOptions } from './options';
@@ -75,9 +75,22 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
     contentType: transport.contentType,
     vaultUpload: transport.vaultUpload ?? null,
   };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
   const journal = new Journal(dir, key);
-  const lock = await FileLock.acquire(journal.path.replace(/\.json$/, '.lock'));
+  let lock: FileLock;
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    lock = await FileLock.acquire(journal.path.replace(/\.json$/, '.lock'));
+  } catch (error) {
+    if (error instanceof UploadLockedError) throw error;
+    // Resuming is a convenience: a journal dir the system refuses (read-only home, no space)
+    // must not cost the upload itself. Say so, and upload without a journal.
+    const code = (error as { code?: unknown } | null)?.code;
+    process.emitWarning(
+      `uploadFile: the resume journal dir ${dir} cannot be used (${typeof code === 'string' ? code : String(error)}); the upload goes on, but could not be resumed`,
+      { code: 'OFAUTH_RESUME_JOURNAL' },
+    );
+    return attempt(run, freshSession(run));
+  }
   run.journal = journal;
   try {
     const entry = await journal.load(new URL(transport.baseUrl).origin);

@@ -221,6 +221,22 @@ describe('resume: when the journal cannot be trusted, a new session', () => {
 });
 
 describe('resume: where, and one at a time', () => {
+  it('a journal dir the system refuses does not cost the upload: a warning, and the upload without a journal', async () => {
+    const e = await emulator();
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      // /sys refuses new entries, even to root.
+      const result = await uploadFile(path, options(e, { resume: { dir: '/sys/ofauth-upload-stream-journals' } }));
+      expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      expect(warnings.map((w) => (w as Error & { code?: string }).code)).toContain('OFAUTH_RESUME_JOURNAL');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('resume: true keeps its journal in $XDG_CACHE_HOME/ofauth-upload-stream', async () => {
     const e = await emulator({ latencyMs: 2 });
     const saved = process.env.XDG_CACHE_HOME;
