@@ -17,6 +17,7 @@ import { snapshotDist } from './lib/dist.mjs';
 import { PROFILES, linkBound } from './lib/link.mjs';
 import { renderLinksMarkdown, renderLinksSvg } from './lib/links-report.mjs';
 import { formatBytes } from './lib/source.mjs';
+import { measureInChild } from './lib/row-child.mjs';
 import { summary } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -157,15 +158,7 @@ function measure(row, { size, partSize, sinkPlain, sinkTls, linkUrl, caFile }, e
     '--part-size', String(partSize), '--concurrency', String(row.concurrency),
     '--sink', linkUrl, '--warm-sink', sinkTls, '--control', sinkPlain, '--ca', caFile, '--cold',
   ];
-  const child = fork(join(here, 'child.mjs'), childArgs, { execArgv: ['--expose-gc'], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    let answer;
-    child.on('message', (m) => (answer = m));
-    child.on('exit', (code) => {
-      if (answer?.ok) resolve(answer.result);
-      else reject(new Error(`row ${row.id} failed (exit ${code}): ${answer?.error ?? 'no result'}`));
-    });
-  });
+  return measureInChild(row.id, childArgs, { execArgv: ['--expose-gc'], env });
 }
 
 const METRICS = ['mibPerS', 'wallS', 'cpuSPerGiB', 'sinkCpuSPerGiB', 'linkCpuSPerGiB', 'rssEndMiB', 'rssGrowthMiB', 'peakMiB', 'connections', 'linkConnections', 'retried', 'cuts'];

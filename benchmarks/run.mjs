@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util';
 import { snapshotDist } from './lib/dist.mjs';
 import { renderMarkdown, renderSvg } from './lib/report.mjs';
 import { formatBytes, generatedSource, parseBytes } from './lib/source.mjs';
+import { measureInChild } from './lib/row-child.mjs';
 import { median, summary } from './lib/stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -182,15 +183,7 @@ function measure(row, sinkUrl, env) {
     mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', '--cpu-prof-dir', dir, '--heap-prof', '--heap-prof-dir', dir);
   }
-  const child = fork(join(here, 'child.mjs'), childArgs, { execPath: rowNode, execArgv, env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  return new Promise((resolvePromise, reject) => {
-    let answer;
-    child.on('message', (m) => (answer = m));
-    child.on('exit', (code) => {
-      if (answer?.ok) resolvePromise(answer.result);
-      else reject(new Error(`row ${row.id} failed (exit ${code}): ${answer?.error ?? 'no result'}`));
-    });
-  });
+  return measureInChild(row.id, childArgs, { execPath: rowNode, execArgv, env });
 }
 
 function version(pkg) {
