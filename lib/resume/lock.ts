@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { link, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { UploadLockedError } from '../errors';
 
@@ -71,7 +71,7 @@ export class FileLock {
     const draft = `${path}.${owner.token}.tmp`;
     await writeFile(draft, `${JSON.stringify(owner)}\n`, { mode: 0o600, flag: 'wx' });
     try {
-      // Bounded: each round either takes the lock, fails, or removed a stale one.
+      // Bounded (ATTEMPTS rounds): each takes the lock, fails, or looks again after a takeover.
       for (let round = 1; ; round++) {
         try {
           await link(draft, path);
@@ -85,9 +85,10 @@ export class FileLock {
           // Locks are linked in whole, so an unreadable one was not written by this package.
           throw new UploadLockedError(path, 0, 'an unknown host');
         }
-        if (!isStale(holder) || round >= ATTEMPTS || !(await takeOver(path, holder))) {
-          throw new UploadLockedError(path, holder.pid, holder.host);
-        }
+        if (!isStale(holder) || round >= ATTEMPTS) throw new UploadLockedError(path, holder.pid, holder.host);
+        // 'busy': another process is taking the same stale lock over; look again once it is done.
+        // 'lost': it is no longer the stale one; the next round names whoever holds it now.
+        if ((await takeOver(path, holder)) === 'busy') await new Promise((resolve) => setTimeout(resolve, 20));
       }
     } finally {
       await unlink(draft).catch(() => undefined);
@@ -104,25 +105,33 @@ export class FileLock {
   }
 }
 
+/** A takeover guard older than this was left by a process that died mid-takeover (which takes milliseconds). */
+const ABANDONED_GUARD_MS = 30_000;
+
 /**
- * Moves a stale lock out of the way. Renaming is atomic, so of two processes taking over at once
- * only one moves the stale file; should the other have moved a fresh lock instead (taken by the
- * first meanwhile), it puts that one back and reports failure.
+ * Removes a stale lock, under a guard file created exclusively, so that of several processes
+ * taking the same stale lock over, one at a time checks that the lock is still the stale one and
+ * removes it: a lock another process has meanwhile taken is never moved or removed. Whoever then
+ * links its lock first holds it. 'busy': another process holds the guard; 'lost': the lock is no
+ * longer the stale one.
  */
-async function takeOver(path: string, stale: LockOwner): Promise<boolean> {
-  const aside = `${path}.${randomUUID()}.stale`;
+async function takeOver(path: string, stale: LockOwner): Promise<'removed' | 'busy' | 'lost'> {
+  const guard = `${path}.takeover`;
   try {
-    await rename(path, aside);
+    await writeFile(guard, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    if ((error as { code?: unknown }).code === 'ENOENT') return true;
-    throw error;
+    if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+    const age = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (age > ABANDONED_GUARD_MS) await unlink(guard).catch(() => undefined);
+    return 'busy';
   }
-  const moved = await readOwner(aside);
-  if (typeof moved !== 'string' && moved.token !== stale.token) {
-    await link(aside, path).catch(() => undefined);
-    await unlink(aside).catch(() => undefined);
-    return false;
+  try {
+    const holder = await readOwner(path);
+    if (holder === 'missing') return 'removed';
+    if (typeof holder === 'string' || holder.token !== stale.token) return 'lost';
+    await unlink(path);
+    return 'removed';
+  } finally {
+    await unlink(guard).catch(() => undefined);
   }
-  await unlink(aside).catch(() => undefined);
-  return true;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -60,6 +60,24 @@ describe('FileLock', () => {
     writeFileSync(path, other);
     await lock.release();
     expect(readFileSync(path, 'utf8')).toBe(other);
+  });
+
+  it('a takeover guard left by a process that died mid-takeover is cleared, and the stale lock taken over', async () => {
+    writeFileSync(path, JSON.stringify({ pid: deadPid(), host: hostname(), token: 'crashed', since: '' }));
+    writeFileSync(`${path}.takeover`, '1\n');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${path}.takeover`, old, old);
+    const lock = await FileLock.acquire(path);
+    expect(JSON.parse(readFileSync(path, 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(existsSync(`${path}.takeover`)).toBe(false);
+    await lock.release();
+  });
+
+  it('a fresh takeover guard (another process taking over right now) is left alone: this one does not get the lock', async () => {
+    writeFileSync(path, JSON.stringify({ pid: deadPid(), host: hostname(), token: 'crashed', since: '' }));
+    writeFileSync(`${path}.takeover`, '1\n');
+    await expect(FileLock.acquire(path)).rejects.toBeInstanceOf(UploadLockedError);
+    expect(existsSync(`${path}.takeover`)).toBe(true);
   });
 
   it('two takeovers of one stale lock at once: exactly one wins', async () => {
