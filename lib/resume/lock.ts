@@ -3,7 +3,7 @@ import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { UploadLockedError } from '../errors';
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   host: string;
   /** Tells this holder from a later one with the same pid. */
@@ -115,7 +115,7 @@ const ABANDONED_GUARD_MS = 30_000;
  * links its lock first holds it. 'busy': another process holds the guard; 'lost': the lock is no
  * longer the stale one.
  */
-async function takeOver(path: string, stale: LockOwner): Promise<'removed' | 'busy' | 'lost'> {
+export async function takeOver(path: string, stale: LockOwner): Promise<'removed' | 'busy' | 'lost'> {
   const guard = `${path}.takeover`;
   try {
     await writeFile(guard, `${process.pid}\n`, { mode: 0o600, flag: 'wx' });

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UploadLockedError } from '../../lib/errors';
-import { FileLock } from '../../lib/resume/lock';
+import { FileLock, takeOver } from '../../lib/resume/lock';
 
 let dir: string;
 let path: string;
@@ -78,6 +78,16 @@ describe('FileLock', () => {
     writeFileSync(`${path}.takeover`, '1\n');
     await expect(FileLock.acquire(path)).rejects.toBeInstanceOf(UploadLockedError);
     expect(existsSync(`${path}.takeover`)).toBe(true);
+  });
+
+  it('a takeover never removes a lock that is no longer the stale one it was asked to remove', async () => {
+    const stale = { pid: deadPid(), host: hostname(), token: 'crashed', since: '' };
+    // Between reading the stale lock and taking it over, another process took it.
+    const live = await FileLock.acquire(path);
+    const before = readFileSync(path, 'utf8');
+    expect(await takeOver(path, stale)).toBe('lost');
+    expect(readFileSync(path, 'utf8')).toBe(before);
+    await live.release();
   });
 
   it('two takeovers of one stale lock at once: exactly one wins', async () => {
