@@ -199,6 +199,16 @@ describe('concurrency and memory', () => {
     expect(e.media(e.requests.find((r) => r.route === 'complete')!.mediaUploadId!)?.sha256).toBe(sha256(data));
   });
 
+  it('on a far link (answers a long round trip after the body) one more part starts while one waits: concurrency + 1, never more', async () => {
+    // As above, but every answer comes 80 ms after its body: past LONG_ANSWER_WAIT_MS, so once a
+    // few answers have shown it, a part waiting only for its answer frees its sending slot.
+    const e = await emulator({ partSize: 32 * KiB, faults: [{ route: 'part', action: { type: 'delay', ms: 80 } }] });
+    const data = bytes(24 * 32 * KiB, 7);
+    await uploadToVault(source(data, 16 * KiB), options(e, data.length, { concurrency: 3 }));
+    expect(e.stats.maxConcurrentPuts).toBe(4);
+    expect(e.media(e.requests.find((r) => r.route === 'complete')!.mediaUploadId!)?.sha256).toBe(sha256(data));
+  });
+
   it('bytes taken but not acknowledged stay within (concurrency + 1) × partSize + highWaterMark under a slow server', async () => {
     const partSize = 256 * KiB;
     const concurrency = 2;
@@ -275,7 +285,9 @@ describe('retries', () => {
     const from = limited.endedAt! + 50;
     const to = limited.endedAt! + 900;
     expect(partPuts(e).filter((r) => r.startedAt > from && r.startedAt < to)).toEqual([]);
-    expect(e.stats.maxConcurrentPuts).toBe(3);
+    // Answers 100 ms after their bodies look like a far link: one part more may wait for its answer.
+    expect(e.stats.maxConcurrentPuts).toBeGreaterThanOrEqual(3);
+    expect(e.stats.maxConcurrentPuts).toBeLessThanOrEqual(4);
   });
 
   it('retryAfterMax caps what a server may ask: Retry-After 100 s, retryAfterMax 50 ms, done at once', async () => {

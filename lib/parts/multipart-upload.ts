@@ -82,8 +82,11 @@ export class MultipartUpload implements UploadSink {
     this.#uploader = new PartUploader({
       concurrency: budget?.inFlight ?? deps.concurrency,
       signal: deps.signal,
-      send: ({ part, body }) =>
-        deps.api.putPart(plan.mediaUploadId, part, body, plan.expiresAt, (bytes) => deps.progress.sent(part.partNumber, bytes)),
+      send: ({ part, body }, bodySent) =>
+        deps.api.putPart(plan.mediaUploadId, part, body, plan.expiresAt, (bytes) => {
+          deps.progress.sent(part.partNumber, bytes);
+          if (bytes === body.length) bodySent();
+        }),
       onDone: ({ part, body, release }, answer) => {
         release();
         const receipt: PartReceipt = { partNumber: part.partNumber, ...(answer.etag === undefined ? {} : { etag: answer.etag }) };

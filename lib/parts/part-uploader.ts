@@ -1,27 +1,41 @@
+import { AnswerWaits } from './answer-waits';
 import type { FilledPart } from './part-body';
 
 export interface PartUploaderDeps<R> {
-  /** Parts in flight at once: each from its first byte sent until its answer. */
+  /** Parts whose bodies are being sent at once; at most one part more may wait for its answer. */
   concurrency: number;
   /** Once aborted, no queued part starts. */
   signal: AbortSignal;
-  /** Sends one part (with its own retries); rejecting is fatal for the upload. */
-  send: (filled: FilledPart) => Promise<R>;
+  /**
+   * Sends one part (with its own retries); rejecting is fatal for the upload. Calls `bodySent`
+   * each time an attempt's whole body has been taken by the connection.
+   */
+  send: (filled: FilledPart, bodySent: () => void) => Promise<R>;
   onDone: (filled: FilledPart, result: R) => void;
   onError: (error: unknown) => void;
 }
 
 /**
- * Keeps at most `concurrency` parts in flight, from either side (pushed or pulled): a part holds
- * its slot until its answer, so `concurrency` is also the most requests (and connections) an
- * upload has open. With pooled buffers the queue never grows past one part: the pool stops the
- * assembler (or reader) before it could fill another. Streamed parts (no buffer) may all be
- * queued at once; they hold nothing until sent.
+ * Keeps at most `concurrency` parts in flight, from either side (pushed or pulled). A part holds
+ * its slot until its answer, so on a near link `concurrency` is also the most requests (and
+ * connections) an upload has open. On a far link (even the quickest answer so far came a long
+ * round trip after its body: AnswerWaits) a part whose body has been sent lets one more part
+ * start while it waits, so no connection idles a round trip per part: then concurrency + 1
+ * requests are open, never more, and never more than `concurrency` bodies are being sent. The
+ * waiting part keeps its buffer until the answer (a retry is sent from it); the pool of
+ * concurrency + 1 buffers already held one part more than the slots, so memory does not grow.
+ *
+ * With pooled buffers the queue never grows past one part: the pool stops the assembler (or
+ * reader) before it could fill another. Streamed parts (no buffer) may all be queued at once;
+ * they hold nothing until sent.
  */
 export class PartUploader<R> {
   readonly #deps: PartUploaderDeps<R>;
   readonly #queue: FilledPart[] = [];
   readonly #inFlight = new Set<Promise<void>>();
+  readonly #answerWaits = new AnswerWaits();
+  /** Parts in flight whose bodies have not all been taken by their connection yet. */
+  #sending = 0;
   #failure: { error: unknown } | undefined;
   #idleWaiters: Array<() => void> = [];
 
@@ -35,12 +49,28 @@ export class PartUploader<R> {
   }
 
   #pump(): void {
-    const { concurrency, signal } = this.#deps;
-    while (this.#failure === undefined && !signal.aborted && this.#inFlight.size < concurrency) {
+    const { signal } = this.#deps;
+    while (this.#failure === undefined && !signal.aborted && this.#hasSlot()) {
       const next = this.#queue.shift();
       if (next === undefined) break;
-      const task: Promise<void> = this.#deps.send(next).then(
+      this.#sending++;
+      let sending = true;
+      let sentAt: number | undefined;
+      const doneSending = (): void => {
+        if (!sending) return;
+        sending = false;
+        this.#sending--;
+      };
+      const bodySent = (): void => {
+        sentAt = performance.now();
+        doneSending();
+        this.#pump();
+      };
+      const task: Promise<void> = this.#deps.send(next, bodySent).then(
         (result) => {
+          doneSending();
+          // The last attempt's wait: an earlier attempt's time includes its failure and backoff.
+          if (sentAt !== undefined) this.#answerWaits.record(performance.now() - sentAt);
           this.#inFlight.delete(task);
           if (this.#failure === undefined) {
             try {
@@ -54,6 +84,7 @@ export class PartUploader<R> {
           this.#settle();
         },
         (error: unknown) => {
+          doneSending();
           this.#inFlight.delete(task);
           this.#fail(error);
           this.#settle();
@@ -61,6 +92,12 @@ export class PartUploader<R> {
       );
       this.#inFlight.add(task);
     }
+  }
+
+  #hasSlot(): boolean {
+    const { concurrency } = this.#deps;
+    if (this.#sending >= concurrency) return false;
+    return this.#inFlight.size < concurrency + (this.#answerWaits.long ? 1 : 0);
   }
 
   #fail(error: unknown): void {

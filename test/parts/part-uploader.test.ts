@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ANSWER_WAITS_NEEDED, LONG_ANSWER_WAIT_MS } from '../../lib/parts/answer-waits';
 import { type FilledPart, bufferBody } from '../../lib/parts/part-body';
 import { PartUploader } from '../../lib/parts/part-uploader';
 
@@ -69,5 +70,68 @@ describe('PartUploader', () => {
     uploader.submit(part(1));
     await expect(uploader.idle()).rejects.toBe(oops);
     expect(errors).toEqual([oops]);
+  });
+
+  describe('a part waiting for its answer', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    /**
+     * Parts whose bodies take `sendMs` to leave and whose answers come `answerMs` later, on fake
+     * time (the clock the answer waits are measured with included), so machine load cannot
+     * change what the uploader sees. Returns the most parts open and the most bodies being sent.
+     */
+    async function run(concurrency: number, parts: number, sendMs: number, answerMs: number) {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+      let open = 0;
+      let sending = 0;
+      const peak = { open: 0, sending: 0 };
+      const done: number[] = [];
+      const uploader = new PartUploader<number>({
+        concurrency,
+        signal,
+        send: async (f, bodySent) => {
+          open++;
+          sending++;
+          peak.open = Math.max(peak.open, open);
+          peak.sending = Math.max(peak.sending, sending);
+          await new Promise((r) => setTimeout(r, sendMs));
+          sending--;
+          bodySent();
+          await new Promise((r) => setTimeout(r, answerMs));
+          open--;
+          return f.part.partNumber;
+        },
+        onDone: (_f, n) => done.push(n),
+        onError: () => {},
+      });
+      for (let n = 1; n <= parts; n++) uploader.submit(part(n));
+      const idle = uploader.idle();
+      await vi.advanceTimersByTimeAsync(parts * (sendMs + answerMs));
+      await idle;
+      expect(done.sort((a, b) => a - b)).toEqual(Array.from({ length: parts }, (_, i) => i + 1));
+      return { ...peak, elapsed: performance.now() };
+    }
+
+    it('on a far link (answers a long round trip after the body) lets one more part start, never more', async () => {
+      const parts = 4 * (ANSWER_WAITS_NEEDED + 4);
+      const far = await run(4, parts, 1000, LONG_ANSWER_WAIT_MS + 100);
+      expect(far.open).toBe(5);
+      expect(far.sending).toBe(4);
+    });
+
+    it('on a near link a part holds its slot until its answer: concurrency is the most requests open', async () => {
+      const parts = 4 * (ANSWER_WAITS_NEEDED + 4);
+      const near = await run(4, parts, 1000, LONG_ANSWER_WAIT_MS - 10);
+      expect(near.open).toBe(4);
+      expect(near.sending).toBe(4);
+    });
+
+    it('at concurrency 1 on a far link, parts overlap only while one waits for its answer', async () => {
+      const far = await run(1, ANSWER_WAITS_NEEDED + 5, 1000, 150);
+      expect(far.open).toBe(2);
+      expect(far.sending).toBe(1);
+    });
   });
 });
