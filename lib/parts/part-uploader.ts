@@ -16,7 +16,7 @@ export interface PartUploaderDeps<R> {
 }
 
 /**
- * Keeps at most `concurrency` parts in flight, from either side (pushed or pulled). A part holds
+ * Keeps at most `concurrency` parts being sent, from either side (pushed or pulled). A part holds
  * its slot until its answer, so on a near link `concurrency` is also the most requests (and
  * connections) an upload has open. On a far link (even the quickest answer so far came a long
  * round trip after its body: AnswerWaits) a part whose body has been sent lets one more part
