@@ -67,6 +67,8 @@ export class UploadApi {
     body: PartBody,
     expiresAt: string,
     onSent: (bytes: number) => void,
+    /** Awaited before each attempt (the uploader's sending slot for a retry). */
+    attemptStarting?: () => Promise<void>,
   ): Promise<PartAnswer> {
     const foreign = !this.isApiOrigin(part.uploadUrl);
     // A presigned URL's query values are credentials: a storage service echoing them must not
@@ -85,7 +87,8 @@ export class UploadApi {
           headers,
           body: () => body.slices(onSent),
           secrets: querySecrets,
-          beforeAttempt: () => {
+          beforeAttempt: async () => {
+            await attemptStarting?.();
             if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
           },
         },

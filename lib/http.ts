@@ -41,8 +41,8 @@ export interface RequestSpec {
   headers: Record<string, string>;
   /** Called for each attempt, so a part's body is rebuilt from its buffer on every retry. */
   body?: () => RequestBody;
-  /** Runs before each attempt; throwing stops the request (e.g. the session expired). */
-  beforeAttempt?: () => void;
+  /** Runs (and is awaited) before each attempt; throwing stops the request (e.g. the session expired). */
+  beforeAttempt?: () => void | Promise<void>;
   /** False once a retry is impossible (a one-shot streamed body was already consumed). */
   canRetry?: () => boolean;
   /** The most response body kept, in bytes. */
@@ -161,7 +161,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
     await ctx.gate.wait(signal);
     await connectionsSettled(ctx.dispatcher);
     if (signal.aborted) throw signal.reason;
-    spec.beforeAttempt?.();
+    await spec.beforeAttempt?.();
     const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
     const started = Date.now();
     // An error the body itself raised (the source failed or changed) is not the network's: it

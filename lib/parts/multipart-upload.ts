@@ -82,11 +82,18 @@ export class MultipartUpload implements UploadSink {
     this.#uploader = new PartUploader({
       concurrency: budget?.inFlight ?? deps.concurrency,
       signal: deps.signal,
-      send: ({ part, body }, bodySent) =>
-        deps.api.putPart(plan.mediaUploadId, part, body, plan.expiresAt, (bytes) => {
-          deps.progress.sent(part.partNumber, bytes);
-          if (bytes === body.length) bodySent();
-        }),
+      send: ({ part, body }, attempt) =>
+        deps.api.putPart(
+          plan.mediaUploadId,
+          part,
+          body,
+          plan.expiresAt,
+          (bytes) => {
+            deps.progress.sent(part.partNumber, bytes);
+            if (bytes === body.length) attempt.bodySent();
+          },
+          attempt.starting,
+        ),
       onDone: ({ part, body, release }, answer) => {
         release();
         const receipt: PartReceipt = { partNumber: part.partNumber, ...(answer.etag === undefined ? {} : { etag: answer.etag }) };

@@ -1,16 +1,24 @@
 import { AnswerWaits } from './answer-waits';
 import type { FilledPart } from './part-body';
 
+/** What `send` tells the uploader about each attempt of a part. */
+export interface AttemptHooks {
+  /**
+   * Awaited before every attempt. A retry of a part whose earlier body was sent (and which so
+   * gave up its sending slot) waits here for a slot again, ahead of parts not yet started.
+   */
+  starting: () => Promise<void>;
+  /** Each time an attempt's whole body has been taken by the connection. */
+  bodySent: () => void;
+}
+
 export interface PartUploaderDeps<R> {
   /** Parts whose bodies are being sent at once; at most one part more may wait for its answer. */
   concurrency: number;
   /** Once aborted, no queued part starts. */
   signal: AbortSignal;
-  /**
-   * Sends one part (with its own retries); rejecting is fatal for the upload. Calls `bodySent`
-   * each time an attempt's whole body has been taken by the connection.
-   */
-  send: (filled: FilledPart, bodySent: () => void) => Promise<R>;
+  /** Sends one part (with its own retries); rejecting is fatal for the upload. */
+  send: (filled: FilledPart, attempt: AttemptHooks) => Promise<R>;
   onDone: (filled: FilledPart, result: R) => void;
   onError: (error: unknown) => void;
 }
@@ -36,6 +44,8 @@ export class PartUploader<R> {
   readonly #answerWaits = new AnswerWaits();
   /** Parts in flight whose bodies have not all been taken by their connection yet. */
   #sending = 0;
+  /** Retries of parts that gave their sending slot up, waiting for one (served first). */
+  #slotWaiters: Array<{ resolve: () => void; reject: (reason: unknown) => void }> = [];
   #failure: { error: unknown } | undefined;
   #idleWaiters: Array<() => void> = [];
 
@@ -49,7 +59,11 @@ export class PartUploader<R> {
   }
 
   #pump(): void {
-    const { signal } = this.#deps;
+    const { concurrency, signal } = this.#deps;
+    while (this.#slotWaiters.length > 0 && this.#sending < concurrency) {
+      this.#sending++;
+      this.#slotWaiters.shift()!.resolve();
+    }
     while (this.#failure === undefined && !signal.aborted && this.#hasSlot()) {
       const next = this.#queue.shift();
       if (next === undefined) break;
@@ -61,15 +75,24 @@ export class PartUploader<R> {
         sending = false;
         this.#sending--;
       };
-      const bodySent = (): void => {
-        sentAt = performance.now();
-        doneSending();
-        this.#pump();
+      const hooks: AttemptHooks = {
+        starting: async () => {
+          sentAt = undefined;
+          if (sending) return;
+          await this.#sendingSlot();
+          sending = true;
+        },
+        bodySent: () => {
+          sentAt = performance.now();
+          doneSending();
+          // Not now: `send` may call this before its task is counted in flight below.
+          queueMicrotask(() => this.#pump());
+        },
       };
-      const task: Promise<void> = this.#deps.send(next, bodySent).then(
+      const task: Promise<void> = this.#deps.send(next, hooks).then(
         (result) => {
           doneSending();
-          // The last attempt's wait: an earlier attempt's time includes its failure and backoff.
+          // Only the answering attempt's wait: `starting` forgot the earlier ones.
           if (sentAt !== undefined) this.#answerWaits.record(performance.now() - sentAt);
           this.#inFlight.delete(task);
           if (this.#failure === undefined) {
@@ -100,9 +123,41 @@ export class PartUploader<R> {
     return this.#inFlight.size < concurrency + (this.#answerWaits.long ? 1 : 0);
   }
 
+  /** A sending slot for a retry whose part gave its own up once its body was sent. */
+  #sendingSlot(): Promise<void> {
+    const { concurrency, signal } = this.#deps;
+    if (this.#failure !== undefined) return Promise.reject(this.#failure.error);
+    if (signal.aborted) return Promise.reject(signal.reason);
+    if (this.#slotWaiters.length === 0 && this.#sending < concurrency) {
+      this.#sending++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#slotWaiters = this.#slotWaiters.filter((w) => w !== waiter);
+        reject(signal.reason);
+      };
+      const waiter = {
+        resolve: () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (reason: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(reason);
+        },
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#slotWaiters.push(waiter);
+    });
+  }
+
   #fail(error: unknown): void {
     if (this.#failure !== undefined) return;
     this.#failure = { error };
+    const waiters = this.#slotWaiters;
+    this.#slotWaiters = [];
+    for (const waiter of waiters) waiter.reject(error);
     this.#deps.onError(error);
   }
 
