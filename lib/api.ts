@@ -21,6 +21,17 @@ export class UploadApi {
     this.apiOrigin = new URL(options.baseUrl).origin;
   }
 
+  /**
+   * How long init took, when it took one attempt: a request with almost no body, so its time is
+   * the path's round trips (and a new connection's handshakes), not an upload's socket buffers.
+   * Undefined before init, after a retried init, and for a resumed session (no init at all).
+   */
+  get initMs(): number | undefined {
+    return this.#initMs;
+  }
+
+  #initMs: number | undefined;
+
   /** Credentials go only to the API's own origin: never to a presigned or foreign URL. */
   isApiOrigin(url: string): boolean {
     return new URL(url).origin === this.apiOrigin;
@@ -41,6 +52,7 @@ export class UploadApi {
   async init(size: number): Promise<UploadSession> {
     const { filename, contentType, vaultUpload, baseUrl } = this.#options;
     const url = `${baseUrl}/v2/access/uploads/init`;
+    const started = performance.now();
     const answer = await send(
       {
         method: 'POST',
@@ -52,6 +64,7 @@ export class UploadApi {
       },
       this.#http,
     );
+    if (answer.attempts === 1) this.#initMs = performance.now() - started;
     let json: unknown;
     try {
       json = JSON.parse(answer.text);

@@ -17,8 +17,19 @@ export const ANSWER_WAITS_NEEDED = 3;
  * answer proves the link near for the rest of the upload.
  */
 export class AnswerWaits {
+  readonly #initMs: number | undefined;
   #count = 0;
   #smallest = Number.POSITIVE_INFINITY;
+
+  /**
+   * `initMs`: how long the upload's init took, if known. A body counts as sent once the socket
+   * took it, and on a slow uplink its last MiB still drain from the kernel's buffers long after:
+   * answers then come late on a near path too. Init carries no body, so a quick init proves the
+   * path near however late the answers; the parts are then left to fill the line as they are.
+   */
+  constructor(initMs?: number) {
+    this.#initMs = initMs;
+  }
 
   record(ms: number): void {
     this.#count++;
@@ -26,6 +37,7 @@ export class AnswerWaits {
   }
 
   get long(): boolean {
+    if (this.#initMs !== undefined && this.#initMs < LONG_ANSWER_WAIT_MS) return false;
     return this.#count >= ANSWER_WAITS_NEEDED && this.#smallest >= LONG_ANSWER_WAIT_MS;
   }
 }

@@ -82,6 +82,7 @@ export class MultipartUpload implements UploadSink {
     this.#uploader = new PartUploader({
       concurrency: budget?.inFlight ?? deps.concurrency,
       signal: deps.signal,
+      initMs: deps.api.initMs,
       send: ({ part, body }, attempt) =>
         deps.api.putPart(
           plan.mediaUploadId,

@@ -17,6 +17,8 @@ export interface PartUploaderDeps<R> {
   concurrency: number;
   /** Once aborted, no queued part starts. */
   signal: AbortSignal;
+  /** How long the upload's init took, if known (see AnswerWaits). */
+  initMs?: number;
   /** Sends one part (with its own retries); rejecting is fatal for the upload. */
   send: (filled: FilledPart, attempt: AttemptHooks) => Promise<R>;
   onDone: (filled: FilledPart, result: R) => void;
@@ -41,7 +43,7 @@ export class PartUploader<R> {
   readonly #deps: PartUploaderDeps<R>;
   readonly #queue: FilledPart[] = [];
   readonly #inFlight = new Set<Promise<void>>();
-  readonly #answerWaits = new AnswerWaits();
+  readonly #answerWaits: AnswerWaits;
   /** Parts in flight whose bodies have not all been taken by their connection yet. */
   #sending = 0;
   /** Retries of parts that gave their sending slot up, waiting for one (served first). */
@@ -51,6 +53,7 @@ export class PartUploader<R> {
 
   constructor(deps: PartUploaderDeps<R>) {
     this.#deps = deps;
+    this.#answerWaits = new AnswerWaits(deps.initMs);
   }
 
   submit(filled: FilledPart): void {

@@ -24,4 +24,13 @@ describe('AnswerWaits', () => {
     waits.record(LONG_ANSWER_WAIT_MS - 1);
     expect(waits.long).toBe(false);
   });
+
+  it('a quick init proves the path near, however late the answers (a slow uplink drains its socket buffers)', () => {
+    const near = new AnswerWaits(LONG_ANSWER_WAIT_MS - 1);
+    for (let i = 0; i < 10; i++) near.record(800);
+    expect(near.long).toBe(false);
+    const far = new AnswerWaits(450);
+    for (let i = 0; i < ANSWER_WAITS_NEEDED; i++) far.record(200);
+    expect(far.long).toBe(true);
+  });
 });
