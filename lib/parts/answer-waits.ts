@@ -9,9 +9,10 @@ export const LONG_ANSWER_WAIT_MS = 50;
 export const ANSWER_WAITS_NEEDED = 3;
 
 /**
- * The time between a part's last body byte leaving and its answer arriving. On a far link that
- * time is a round trip during which the part's connection sends nothing; the uploader lets one
- * more part start in it when the link is far. What says so is the smallest wait of the upload,
+ * The time between a part's last body byte being taken by the socket and its answer arriving.
+ * On a far link that time is a round trip during which the part's connection sends nothing; the
+ * uploader lets one more part start in it when the link is far: init was slow too (see the
+ * constructor), and the answers say so. What they say is the smallest wait of the upload,
  * not the latest: a slow server, a part held back behind another, a busy machine only ever add
  * to the round trip (as TCP estimates a path's delay from its smallest RTT sample), so one quick
  * answer proves the link near for the rest of the upload.
