@@ -28,8 +28,8 @@ export interface PartUploaderDeps<R> {
 /**
  * Keeps at most `concurrency` parts being sent, from either side (pushed or pulled). A part holds
  * its slot until its answer, so on a near link `concurrency` is also the most requests (and
- * connections) an upload has open. On a far link (even the quickest answer so far came a long
- * round trip after its body: AnswerWaits) a part whose body has been sent lets one more part
+ * connections) an upload has open. On a far link (init was slow and even the quickest answer
+ * so far came a long round trip after its body: AnswerWaits) a part whose body has been sent lets one more part
  * start while it waits, so no connection idles a round trip per part: then concurrency + 1
  * requests are open, never more, and never more than `concurrency` bodies are being sent. The
  * waiting part keeps its buffer until the answer (a retry is sent from it); the pool of
