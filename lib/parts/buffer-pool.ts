@@ -1,3 +1,5 @@
+import { Waiters } from './waiters';
+
 /**
  * Part buffers, recycled. A fresh multi-MiB allocation per part roughly halves throughput and
  * leaves dead buffers waiting for GC (measured: +60 MiB RSS); a pool of `concurrency + 1`
@@ -9,7 +11,7 @@ export class BufferPool {
   readonly capacity: number;
   #free: Buffer[] = [];
   #created = 0;
-  #waiters: Array<{ resolve: (buffer: Buffer) => void; reject: (reason: unknown) => void }> = [];
+  readonly #waiters = new Waiters<Buffer>();
 
   constructor(bufferSize: number, capacity: number) {
     this.bufferSize = bufferSize;
@@ -34,27 +36,10 @@ export class BufferPool {
   acquire(signal: AbortSignal): Promise<Buffer> {
     const ready = this.tryAcquire();
     if (ready !== undefined) return Promise.resolve(ready);
-    if (signal.aborted) return Promise.reject(signal.reason);
-    return new Promise<Buffer>((resolve, reject) => {
-      const onAbort = () => {
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        reject(signal.reason);
-      };
-      const waiter = {
-        resolve: (buffer: Buffer) => {
-          signal.removeEventListener('abort', onAbort);
-          resolve(buffer);
-        },
-        reject,
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#waiters.push(waiter);
-    });
+    return this.#waiters.wait(signal);
   }
 
   release(buffer: Buffer): void {
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) waiter.resolve(buffer);
-    else this.#free.push(buffer);
+    if (!this.#waiters.wakeOne(buffer)) this.#free.push(buffer);
   }
 }

@@ -1,5 +1,6 @@
 import { AnswerWaits } from './answer-waits';
 import type { FilledPart } from './part-body';
+import { Waiters } from './waiters';
 
 /** What `send` tells the uploader about each attempt of a part. */
 export interface AttemptHooks {
@@ -47,7 +48,7 @@ export class PartUploader<R> {
   /** Parts in flight whose bodies have not all been taken by their connection yet. */
   #sending = 0;
   /** Retries of parts that gave their sending slot up, waiting for one (served first). */
-  #slotWaiters: Array<{ resolve: () => void; reject: (reason: unknown) => void }> = [];
+  readonly #slotWaiters = new Waiters<void>();
   #failure: { error: unknown } | undefined;
   #idleWaiters: Array<() => void> = [];
 
@@ -63,9 +64,9 @@ export class PartUploader<R> {
 
   #pump(): void {
     const { concurrency, signal } = this.#deps;
-    while (this.#slotWaiters.length > 0 && this.#sending < concurrency) {
+    while (this.#slotWaiters.size > 0 && this.#sending < concurrency) {
       this.#sending++;
-      this.#slotWaiters.shift()!.resolve();
+      this.#slotWaiters.wakeOne();
     }
     while (this.#failure === undefined && !signal.aborted && this.#hasSlot()) {
       const next = this.#queue.shift();
@@ -131,36 +132,17 @@ export class PartUploader<R> {
     const { concurrency, signal } = this.#deps;
     if (this.#failure !== undefined) return Promise.reject(this.#failure.error);
     if (signal.aborted) return Promise.reject(signal.reason);
-    if (this.#slotWaiters.length === 0 && this.#sending < concurrency) {
+    if (this.#slotWaiters.size === 0 && this.#sending < concurrency) {
       this.#sending++;
       return Promise.resolve();
     }
-    return new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.#slotWaiters = this.#slotWaiters.filter((w) => w !== waiter);
-        reject(signal.reason);
-      };
-      const waiter = {
-        resolve: () => {
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        },
-        reject: (reason: unknown) => {
-          signal.removeEventListener('abort', onAbort);
-          reject(reason);
-        },
-      };
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#slotWaiters.push(waiter);
-    });
+    return this.#slotWaiters.wait(signal);
   }
 
   #fail(error: unknown): void {
     if (this.#failure !== undefined) return;
     this.#failure = { error };
-    const waiters = this.#slotWaiters;
-    this.#slotWaiters = [];
-    for (const waiter of waiters) waiter.reject(error);
+    this.#slotWaiters.rejectAll(error);
     this.#deps.onError(error);
   }
 
