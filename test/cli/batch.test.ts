@@ -146,6 +146,27 @@ describe('one failing source among several', () => {
 });
 
 describe('--manifest, and a re-run after Ctrl-C', () => {
+  it('Ctrl-C while an upload is being finalized lets complete finish and records it: the vault and the manifest agree', async () => {
+    // Complete is held 1.5 s: the Ctrl-C lands after it reached the server, before its answer.
+    const { emu, env } = await emulator({ faults: [{ route: 'complete', action: { type: 'delay', ms: 1500 } }] });
+    const { path, files } = folder('finalizing', [2 * MiB + 7], 300);
+    const manifest = join(dir, 'finalizing.jsonl');
+    let child: ChildProcess | undefined;
+    const running = runCli([path, '--manifest', manifest, '--json'], { env, onSpawn: (c) => (child = c) });
+    await waitFor(() => emu.requests.some((r) => r.route === 'complete'));
+    child?.kill('SIGINT');
+    const run = await running;
+    expect(run.code).toBe(130);
+    const lines = jsonLines(run.stdout);
+    expect(lines.pop()).toMatchObject({ type: 'summary', interrupted: true, uploaded: 1, cancelled: 0 });
+    const finalized = emu.uploads().filter((u) => u.completed);
+    expect(finalized).toHaveLength(1);
+    const recorded = readFileSync(manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(recorded.map((r) => r.mediaUploadId)).toEqual([finalized[0]?.mediaUploadId]);
+    const [data] = [...files.values()];
+    expect(recorded[0]).toMatchObject({ size: data?.length, sha256: sha256(data ?? Buffer.alloc(0)) });
+  });
+
   it('the first run records only what completed; the re-run skips exactly those and uploads the rest', async () => {
     // After the first 9 part PUTs every part hangs: some files are done, two are mid-way, the rest wait.
     const hang = Array.from({ length: 60 }, (_, i) => i + 10);

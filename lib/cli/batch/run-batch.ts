@@ -48,7 +48,8 @@ async function record(manifest: Manifest, key: string, result: Extract<StreamRes
  * Uploads the sources, `jobs` at once, each to its end: a failure is that source's, the others go
  * on. A source the manifest holds unchanged is skipped; each upload that completes is appended to
  * the manifest before it is reported. Once the signal aborts (Ctrl-C), no source is started and
- * the running ones are cancelled by the same signal; whatever completed is still recorded.
+ * the running ones are cancelled, except those with every part in the vault, which finish (only
+ * complete is left); whatever completed is recorded.
  */
 export async function runBatch(run: BatchRun): Promise<BatchTotals> {
   const { manifest, reporter, context } = run;
@@ -63,16 +64,31 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
     if (entry !== undefined) return { type: 'skipped', item, entry };
     const events = reporter.started(item);
     let mediaUploadId: string | undefined;
+    // Ctrl-C cancels an upload unless every part is already in the vault: then only complete is
+    // left, which the server may carry out even if we cancel it. Cancelled, that upload could be
+    // in the vault but not in the manifest, and a re-run would upload it twice; let it finish.
+    const own = new AbortController();
+    let finalizing = false;
+    const interrupt = (): void => {
+      if (!finalizing) own.abort(signal.reason);
+    };
+    signal.addEventListener('abort', interrupt, { once: true });
+    if (signal.aborted) interrupt();
     const tracked: UploadEvents = {
       ...events,
       session: (id) => {
         mediaUploadId = id;
         events.session(id);
       },
+      progress: (progress) => {
+        if (progress.partsCompleted === progress.totalParts) finalizing = true;
+        events.progress(progress);
+      },
     };
     try {
       const result = await uploadSource(item, {
         ...context,
+        signal: own.signal,
         source: item.source,
         events: tracked,
         recorded: (identity) => manifest?.find(key, identity) !== undefined,
@@ -103,12 +119,14 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
       }
       return { type: 'uploaded', item, summary };
     } catch (error) {
-      if (signal.aborted) {
+      if (own.signal.aborted) {
         // A regular file with a journal: the same command sends only what the vault lacks.
         const resumable = item.kind === 'file' && item.stats !== undefined && context.resume !== false;
         return { type: 'cancelled', item, ...(mediaUploadId === undefined ? {} : { mediaUploadId }), resumable };
       }
       return { type: 'failed', item, error, ...(mediaUploadId === undefined ? {} : { mediaUploadId }) };
+    } finally {
+      signal.removeEventListener('abort', interrupt);
     }
   };
 
