@@ -20,6 +20,8 @@ export interface BatchRun {
   /** The embedded emulator's stored sha256 of an upload, to compare (undefined against a real API). */
   storedSha256: ((mediaUploadId: string) => string) | undefined;
   reporter: Reporter;
+  /** A line for the user on stderr (an upload that Ctrl-C lets finish finalizing). */
+  notice?: (line: string) => void;
 }
 
 /** The identity known before a source is opened: a file's stat, an S3 object's listing. */
@@ -71,6 +73,7 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
     let finalizing = false;
     const interrupt = (): void => {
       if (!finalizing) own.abort(signal.reason);
+      else run.notice?.(`ofauth-upload: finishing ${item.source}: all of it is in the vault, only finalizing is left (Ctrl-C again to exit now)`);
     };
     signal.addEventListener('abort', interrupt, { once: true });
     if (signal.aborted) interrupt();
@@ -78,10 +81,16 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
       ...events,
       session: (id) => {
         mediaUploadId = id;
+        // A new session (uploadFile starting over after a resumed one was gone) has sent nothing:
+        // not finalizing any more, and a Ctrl-C that was held back applies now.
+        finalizing = false;
+        if (signal.aborted) own.abort(signal.reason);
         events.session(id);
       },
       progress: (progress) => {
-        if (progress.partsCompleted === progress.totalParts) finalizing = true;
+        // Every part acknowledged (only complete is left), or the one PUT that finalizes by itself
+        // (a single plan, a plan-less session) has handed over its whole body.
+        if (progress.partsCompleted === progress.totalParts || (progress.totalParts === 1 && progress.bytesUploaded === progress.totalBytes)) finalizing = true;
         events.progress(progress);
       },
     };
