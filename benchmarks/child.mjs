@@ -61,6 +61,8 @@ const { values: args } = parseArgs({
     'warm-sink': { type: 'string' },
     control: { type: 'string' },
     cold: { type: 'boolean', default: false },
+    /** A .cpuprofile file: V8's sampling profile of the measured transfer only (not load or warm-up). */
+    profile: { type: 'string' },
   },
 });
 
@@ -350,6 +352,23 @@ function resetPeakRss() {
   }
 }
 
+/** Samples every 100 µs from here until `stop()`, which writes the profile to --profile. */
+async function startProfiler() {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return {
+    stop: async () => {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(/** @type {string} */ (args.profile), JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
+}
+
 const mib = (kib) => Math.round((kib / 1024) * 10) / 10;
 
 async function main() {
@@ -367,12 +386,14 @@ async function main() {
   const peakReset = resetPeakRss();
 
   let detail;
+  const profiler = args.profile === undefined ? undefined : await startProfiler();
   let cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   if (kind !== 'idle') detail = await row.run();
   else await sleep(200); // the idle baseline: RSS of the warmed process, left alone
   const wallNs = Number(process.hrtime.bigint() - t0);
   cpu = process.cpuUsage(cpu);
+  if (profiler !== undefined) await profiler.stop();
   const endKiB = process.resourceUsage().maxRSS;
   const mem = process.memoryUsage();
 
