@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { inspect } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
 import {
   InvalidOptionsError,
@@ -18,6 +18,7 @@ import {
   type OFAuthUploadOptions,
   type UploadProgress,
 } from '../lib/index';
+import { spareBuffers } from '../lib/parts/spare-buffers';
 import { KiB, MiB, bytes, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, writeRecycling } from './helpers';
 
 const API_KEY = 'sk_live_SECRET_never_shown_42';
@@ -244,6 +245,72 @@ describe('concurrency and memory', () => {
     expect(worst).toBeGreaterThan(concurrency * partSize); // the pipe really was full
     expect(worst).toBeLessThanOrEqual(bound);
     expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(data));
+  });
+});
+
+describe('back-to-back uploads', () => {
+  /** Spares left by earlier tests (the set is the process's) would hide what these tests look for. */
+  const drainSpares = (size: number) => {
+    for (let i = 0; i < 1000 && spareBuffers.take(size) !== undefined; i++);
+  };
+
+  it("the next upload fills the last one's part buffers instead of allocating, and sends only its own bytes", async () => {
+    const P = 64 * KiB;
+    const e = await emulator({ partSize: P });
+    drainSpares(P);
+    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const first = bytes(6 * P, 21);
+      await uploadToVault(source(first, 16 * KiB), options(e, first.length, { concurrency: 2 }));
+      // The spy's records hold these buffers strongly, so no collection can take the spares.
+      const firstBuffers = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === P);
+      expect(firstBuffers.length).toBeGreaterThan(0);
+      expect(firstBuffers.length).toBeLessThanOrEqual(3);
+      allocate.mockClear();
+      // Shorter, other bytes, a short last part: a buffer's old tail must never go out.
+      const second = bytes(2 * P + 100, 22);
+      const upload = new OFAuthUploadStream(options(e, second.length, { concurrency: 2 }));
+      await pipeline(source(second, 16 * KiB), upload);
+      expect(allocate.mock.calls.filter(([size]) => size === P)).toHaveLength(0);
+      expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(second));
+      expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(2);
+    } finally {
+      allocate.mockRestore();
+    }
+  });
+
+  it('an upload destroyed midway leaves its free buffers, never one a part still held', async () => {
+    const P = 64 * KiB;
+    const e = await emulator({ partSize: P });
+    drainSpares(P);
+    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const upload = new OFAuthUploadStream(options(e, 4 * P, { concurrency: 2 }));
+      const acknowledged: number[] = [];
+      upload.on('part', (receipt) => acknowledged.push(receipt.partNumber));
+      // Two parts and half of a third: parts 1 and 2 are acknowledged, part 3's buffer is half full.
+      upload.write(bytes(2 * P + P / 2, 25));
+      await until(() => acknowledged.length === 2);
+      const allocated = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === P);
+      // Part 3 takes a third buffer, or part 1's when its answer came first.
+      expect(allocated.length === 2 || allocated.length === 3).toBe(true);
+      upload.destroy();
+      await once(upload, 'close');
+      expect(spareBuffers.count(P)).toBe(allocated.length - 1);
+      const handedOn = allocated.map(() => spareBuffers.take(P)).filter((b) => b !== undefined);
+      // The half-filled part's buffer stays with the dead upload.
+      expect(handedOn.every((b) => allocated.includes(b))).toBe(true);
+      expect(allocated.filter((b) => !handedOn.includes(b))).toHaveLength(1);
+      expect(completes(e)).toHaveLength(0);
+      // Handed back for the next upload, which arrives intact.
+      spareBuffers.keep(handedOn);
+      const next = bytes(3 * P + 1, 26);
+      const again = new OFAuthUploadStream(options(e, next.length, { concurrency: 2 }));
+      await pipeline(source(next, 16 * KiB), again);
+      expect(e.media(again.result!.mediaUploadId)?.sha256).toBe(sha256(next));
+    } finally {
+      allocate.mockRestore();
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+import { type SpareBuffers, spareBuffers } from './spare-buffers';
 import { Waiters } from './waiters';
 
 /**
@@ -11,14 +12,20 @@ export class BufferPool {
   readonly capacity: number;
   #free: Buffer[] = [];
   #created = 0;
+  #retired = false;
   readonly #waiters = new Waiters<Buffer>();
+  readonly #spares: SpareBuffers;
 
-  constructor(bufferSize: number, capacity: number) {
+  constructor(bufferSize: number, capacity: number, spares: SpareBuffers = spareBuffers) {
     this.bufferSize = bufferSize;
     this.capacity = capacity;
+    this.#spares = spares;
   }
 
-  /** Buffers allocated so far (they are created lazily: a small upload allocates one). */
+  /**
+   * Buffers brought into use so far, new or spare (lazily: a small upload takes one). Never
+   * more than `capacity`, wherever they came from: the memory bound is per pool.
+   */
   get created(): number {
     return this.#created;
   }
@@ -29,7 +36,7 @@ export class BufferPool {
     if (this.#created >= this.capacity) return undefined;
     this.#created++;
     // Slow (unpooled) allocation: these are long-lived, and every byte sent is written first.
-    return Buffer.allocUnsafeSlow(this.bufferSize);
+    return this.#spares.take(this.bufferSize) ?? Buffer.allocUnsafeSlow(this.bufferSize);
   }
 
   /** A buffer, waiting for one to be released if all are in use; rejects when `signal` aborts. */
@@ -40,6 +47,20 @@ export class BufferPool {
   }
 
   release(buffer: Buffer): void {
+    // After retire, a late release (a part that failed while the upload ended) is dropped.
+    if (this.#retired) return;
     if (!this.#waiters.wakeOne(buffer)) this.#free.push(buffer);
+  }
+
+  /**
+   * The upload is over: its free buffers become spares for the next upload. Only buffers
+   * released back here qualify (a part acknowledged, a read that failed); one still held by a
+   * request or a half-filled part never leaves this pool.
+   */
+  retire(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    this.#spares.keep(this.#free);
+    this.#free = [];
   }
 }

@@ -117,6 +117,8 @@ export class MultipartUpload implements UploadSink {
     this.#last = undefined;
     await this.#reading;
     await this.#uploader.idle();
+    // Every part is acknowledged, so every buffer is back: the next upload may have them.
+    this.#pool?.retire();
     const { mediaUploadId, completeUrl, parts } = this.#plan;
     const acknowledged = this.#receipts.filter(Boolean).length;
     if (acknowledged !== parts.length) {
@@ -131,5 +133,6 @@ export class MultipartUpload implements UploadSink {
 
   async settled(): Promise<void> {
     await Promise.allSettled([this.#reading, this.#uploader.settled()]);
+    this.#pool?.retire();
   }
 }

@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { SpareBuffers } from '../../lib/parts/spare-buffers';
+
+/** A full collection; vitest runs with --expose-gc (vitest.config.ts). */
+function collectGarbage(): void {
+  if (typeof globalThis.gc !== 'function') throw new Error('run with --expose-gc');
+  globalThis.gc();
+}
+
+describe('SpareBuffers', () => {
+  it('hands a kept buffer back to a take of its exact size, once', () => {
+    const spares = new SpareBuffers();
+    const a = Buffer.alloc(16);
+    spares.keep([a]);
+    expect(spares.take(8)).toBeUndefined();
+    expect(spares.take(32)).toBeUndefined();
+    expect(spares.take(16)).toBe(a);
+    expect(spares.take(16)).toBeUndefined();
+  });
+
+  it('keeps at most its limit per size', () => {
+    const spares = new SpareBuffers(2);
+    const kept = [Buffer.alloc(8), Buffer.alloc(8), Buffer.alloc(8)];
+    spares.keep(kept);
+    expect(spares.count(8)).toBe(2);
+  });
+
+  it('holds nothing alive: a full collection frees spares nobody else references', async () => {
+    const spares = new SpareBuffers();
+    // Created in a function that has returned, so no stack slot keeps them.
+    (() => spares.keep([Buffer.allocUnsafeSlow(1024 * 1024), Buffer.allocUnsafeSlow(1024 * 1024)]))();
+    expect(spares.count(1024 * 1024)).toBe(2);
+    // WeakRef targets live at least until the current job ends.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    expect(spares.count(1024 * 1024)).toBe(0);
+    expect(spares.take(1024 * 1024)).toBeUndefined();
+  });
+});
