@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
 import {
   AbortError,
@@ -13,6 +13,7 @@ import {
   type UploadProgress,
   uploadFile,
 } from '../lib/index';
+import { spareBuffers } from '../lib/parts/spare-buffers';
 import { KiB, MiB, bytes, fastRetry, sha256 } from './helpers';
 
 const API_KEY = 'sk_live_file_secret_11';
@@ -192,5 +193,26 @@ describe('a file that changes while it is uploaded is never finalized', () => {
     expect(error).toBeInstanceOf(SourceChangedError);
     expect(e.uploads().every((u) => !u.completed)).toBe(true);
     expect(puts(e).every((r) => r.bytesReceived < 4 * MiB)).toBe(true);
+  });
+});
+
+describe('one file after another', () => {
+  it("the next file is read into the last one's part buffers, not new ones, and arrives intact", async () => {
+    const e = await emulator({ mode: 'multipart' });
+    for (let i = 0; i < 1000 && spareBuffers.take(P) !== undefined; i++);
+    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const first = bytes(6 * P, 31);
+      await uploadFile(file('first.mp4', first), options(e, { concurrency: 2 }));
+      // The spy's records hold them strongly: no collection can take the spares before the next file.
+      expect(allocate.mock.results.filter((r) => (r.value as Buffer).length === P).length).toBeGreaterThan(0);
+      allocate.mockClear();
+      const second = bytes(4 * P + 9, 32);
+      const result = await uploadFile(file('second.mp4', second), options(e, { concurrency: 2 }));
+      expect(allocate.mock.calls.filter(([size]) => size === P)).toHaveLength(0);
+      expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(second));
+    } finally {
+      allocate.mockRestore();
+    }
   });
 });
