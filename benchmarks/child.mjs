@@ -61,6 +61,11 @@ const { values: args } = parseArgs({
     'warm-sink': { type: 'string' },
     control: { type: 'string' },
     cold: { type: 'boolean', default: false },
+    /**
+     * Measure the second of two back-to-back uploads of --size (the first runs after the gc,
+     * unmeasured): a worker's steady state, where the last upload's part buffers are still alive.
+     */
+    'after-one': { type: 'boolean', default: false },
     /** A .cpuprofile file: V8's sampling profile of the measured transfer only (not load or warm-up). */
     profile: { type: 'string' },
   },
@@ -379,6 +384,7 @@ async function main() {
   await sleep(Number(args.pause));
   globalThis.gc?.();
   await sleep(50);
+  if (args['after-one'] && kind !== 'idle') await row.run();
   const before = await sinkStats();
   const memBefore = process.memoryUsage();
   const rssBeforeKiB = memBefore.rss / 1024;
@@ -387,12 +393,14 @@ async function main() {
 
   let detail;
   const profiler = args.profile === undefined ? undefined : await startProfiler();
+  const faultsBefore = process.resourceUsage().minorPageFault;
   let cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   if (kind !== 'idle') detail = await row.run();
   else await sleep(200); // the idle baseline: RSS of the warmed process, left alone
   const wallNs = Number(process.hrtime.bigint() - t0);
   cpu = process.cpuUsage(cpu);
+  const minorFaults = process.resourceUsage().minorPageFault - faultsBefore;
   if (profiler !== undefined) await profiler.stop();
   const endKiB = process.resourceUsage().maxRSS;
   const mem = process.memoryUsage();
@@ -424,6 +432,8 @@ async function main() {
     cpuS,
     cpuUserS: cpu.user / 1e6,
     cpuSysS: cpu.system / 1e6,
+    /** Pages first touched during the transfer (each a kernel zero-fill: part buffers, heap growth). */
+    minorFaults,
     cpuSPerGiB: kind === 'idle' ? undefined : cpuS / (bytes / GiB),
     rssLoadedMiB: mib(loaded),
     rssBeforeMiB: mib(rssBeforeKiB),

@@ -80,7 +80,7 @@ function nodeVersion(binary) {
 }
 
 /**
- * @typedef {{ id: string, label: string, kind: string, size: number, chunk: number, source: 'view' | 'fresh', partSize?: number, concurrency?: number, ratioTo?: string, file?: string }} Row
+ * @typedef {{ id: string, label: string, kind: string, size: number, chunk: number, source: 'view' | 'fresh', partSize?: number, concurrency?: number, ratioTo?: string, file?: string, afterOne?: boolean }} Row
  * @returns {Row[]}
  */
 function rows() {
@@ -94,6 +94,7 @@ function rows() {
     source: extra.source ?? 'view',
     partSize: ps * MiB,
     concurrency: c,
+    ...(extra.afterOne ? { afterOne: true } : {}),
   });
   /** @type {Row[]} */
   const list = [
@@ -106,6 +107,9 @@ function rows() {
     ours(4, 8),
     ours(4, 16),
     ours(4, 8, { suffix: '-16k', chunk: 16 * K, note: ', 16 KiB chunks' }),
+    // A worker's steady state: the measured upload right after another in the same process,
+    // whose part buffers it fills instead of allocating (and first-touching) its own.
+    ours(4, 8, { suffix: '-second', afterOne: true, note: ', the second of two back-to-back uploads' }),
     {
       id: 'naive',
       label: 'naive: stream-chunker → sequential PUTs, 8 MiB',
@@ -177,6 +181,7 @@ function measure(row, sinkUrl, env) {
   if (row.partSize) childArgs.push('--part-size', String(row.partSize));
   if (row.concurrency) childArgs.push('--concurrency', String(row.concurrency));
   if (row.file) childArgs.push('--file', row.file);
+  if (row.afterOne) childArgs.push('--after-one');
   const execArgv = ['--expose-gc'];
   if (args.profile === row.id) {
     const dir = join(here, 'profiles');
