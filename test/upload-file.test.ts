@@ -204,12 +204,13 @@ describe('one file after another', () => {
     try {
       const first = bytes(6 * P, 31);
       await uploadFile(file('first.mp4', first), options(e, { concurrency: 2 }));
-      // The spy's records hold them strongly: no collection can take the spares before the next file.
-      expect(allocate.mock.results.filter((r) => (r.value as Buffer).length === P).length).toBeGreaterThan(0);
+      // Held here until the next file is done, so no collection can take the spares meanwhile.
+      const firstBuffers = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === P);
+      expect(firstBuffers.length === 2 || firstBuffers.length === 3).toBe(true);
       allocate.mockClear();
       const second = bytes(4 * P + 9, 32);
       const result = await uploadFile(file('second.mp4', second), options(e, { concurrency: 2 }));
-      expect(allocate.mock.calls.filter(([size]) => size === P)).toHaveLength(0);
+      expect(allocate.mock.calls.filter(([size]) => size === P).length).toBeLessThanOrEqual(3 - firstBuffers.length);
       expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(second));
     } finally {
       allocate.mockRestore();

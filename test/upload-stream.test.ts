@@ -262,18 +262,36 @@ describe('back-to-back uploads', () => {
     try {
       const first = bytes(6 * P, 21);
       await uploadToVault(source(first, 16 * KiB), options(e, first.length, { concurrency: 2 }));
-      // The spy's records hold these buffers strongly, so no collection can take the spares.
+      // Held here until the second upload is over, so no collection can take the spares meanwhile.
       const firstBuffers = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === P);
-      expect(firstBuffers.length).toBeGreaterThan(0);
-      expect(firstBuffers.length).toBeLessThanOrEqual(3);
+      // Three at c=2 (one filling while two are sent), or two when an answer came before the third was needed.
+      expect(firstBuffers.length === 2 || firstBuffers.length === 3).toBe(true);
       allocate.mockClear();
       // Shorter, other bytes, a short last part: a buffer's old tail must never go out.
       const second = bytes(2 * P + 100, 22);
       const upload = new OFAuthUploadStream(options(e, second.length, { concurrency: 2 }));
       await pipeline(source(second, 16 * KiB), upload);
-      expect(allocate.mock.calls.filter(([size]) => size === P)).toHaveLength(0);
+      expect(allocate.mock.calls.filter(([size]) => size === P).length).toBeLessThanOrEqual(3 - firstBuffers.length);
       expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(second));
       expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(2);
+    } finally {
+      allocate.mockRestore();
+    }
+  });
+
+  it("a one-part upload's buffer, sized to that one file, is not kept for another", async () => {
+    const e = await emulator({ partSize: 64 * KiB });
+    const size = 40 * KiB + 17;
+    drainSpares(size);
+    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
+    try {
+      const data = bytes(size, 27);
+      await uploadToVault(source(data, 16 * KiB), options(e, size));
+      // Held here, so a spare of it (if one were kept) could not be collected before the count.
+      const used = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === size);
+      expect(used).toHaveLength(1);
+      expect(spareBuffers.count(size)).toBe(0);
+      expect(used[0]!.length).toBe(size);
     } finally {
       allocate.mockRestore();
     }

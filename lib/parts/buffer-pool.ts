@@ -14,9 +14,10 @@ export class BufferPool {
   #created = 0;
   #retired = false;
   readonly #waiters = new Waiters<Buffer>();
-  readonly #spares: SpareBuffers;
+  readonly #spares: SpareBuffers | null;
 
-  constructor(bufferSize: number, capacity: number, spares: SpareBuffers = spareBuffers) {
+  /** `spares`: where to take buffers from and leave them at the end; null for neither. */
+  constructor(bufferSize: number, capacity: number, spares: SpareBuffers | null = spareBuffers) {
     this.bufferSize = bufferSize;
     this.capacity = capacity;
     this.#spares = spares;
@@ -36,7 +37,7 @@ export class BufferPool {
     if (this.#created >= this.capacity) return undefined;
     this.#created++;
     // Slow (unpooled) allocation: these are long-lived, and every byte sent is written first.
-    return this.#spares.take(this.bufferSize) ?? Buffer.allocUnsafeSlow(this.bufferSize);
+    return this.#spares?.take(this.bufferSize) ?? Buffer.allocUnsafeSlow(this.bufferSize);
   }
 
   /** A buffer, waiting for one to be released if all are in use; rejects when `signal` aborts. */
@@ -60,7 +61,7 @@ export class BufferPool {
   retire(): void {
     if (this.#retired) return;
     this.#retired = true;
-    this.#spares.keep(this.#free);
+    this.#spares?.keep(this.#free);
     this.#free = [];
   }
 }

@@ -1,5 +1,6 @@
 import type { VaultMedia } from '../answers';
 import { BufferPool } from './buffer-pool';
+import { spareBuffers } from './spare-buffers';
 import { OFAuthUploadError } from '../errors';
 import { pulledPartBuffers, pushedPartBuffers } from './memory-budget';
 import { PartAssembler } from './part-assembler';
@@ -75,7 +76,9 @@ export class MultipartUpload implements UploadSink {
       source === undefined
         ? pushedPartBuffers(plan, deps.concurrency, deps.maxBufferMemory)
         : pulledPartBuffers(plan, deps.concurrency, deps.maxBufferMemory);
-    this.#pool = budget && new BufferPool(budget.bufferSize, budget.buffers);
+    // Only part-sized buffers are worth keeping for the next upload: a one-part plan's buffer is
+    // sized to that one file, which another upload would match only by chance.
+    this.#pool = budget && new BufferPool(budget.bufferSize, budget.buffers, plan.parts.length > 1 ? spareBuffers : null);
     // Only the single plan's one part goes to an endpoint that finalizes by definition; a
     // `media` in any other part answer cannot mean the server finalized, and is ignored.
     const finalizesOnPut = isFinalizingPlan(plan);

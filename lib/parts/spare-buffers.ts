@@ -2,18 +2,21 @@
  * Part buffers an ended upload no longer needs, for the next upload in this process to fill
  * instead of allocating its own. Filling a new multi-MiB buffer touches every page of it for the
  * first time, and each first touch is a page fault the kernel answers with a zeroed page: for
- * the default 5 × 8 MiB that is 10 240 faults per upload, measured at 0.04–0.06 CPU-s per
- * upload on Node 24 (more than copying 512 MiB into those buffers costs). A worker or a CLI batch
- * sending one file after another pays it once.
+ * the default 5 × 8 MiB that is 10 240 faults per upload, measured at 0.04–0.1 CPU-s per upload
+ * on Node 24 (about what copying 512 MiB into those buffers costs). A worker or a CLI batch
+ * sending one file after another pays it once, unless a full collection came in between.
  *
- * Held weakly: nothing here keeps memory alive. The next full garbage collection frees the spares
- * of a process that has stopped uploading, so its memory returns to what it was before, as
- * without them; back-to-back uploads find them still there.
+ * Held weakly: the next full (major) garbage collection frees the spares nobody took, and their
+ * bookkeeping with them, so a process that has stopped uploading returns to its memory as before.
+ * (A minor collection treats weak targets as strong: spares outlive those, as the live buffers of
+ * an upload would.) Back-to-back uploads find them still there.
  */
 export class SpareBuffers {
   /** Weak references by byte length; a spare serves only a pool of its exact size. */
   readonly #bySize = new Map<number, WeakRef<Buffer>[]>();
   readonly #maxPerSize: number;
+  /** Forgets a spare the GC took, so sizes nobody asks for again leave no entry behind. */
+  readonly #collected = new FinalizationRegistry<{ size: number; ref: WeakRef<Buffer> }>(({ size, ref }) => this.#forget(size, ref));
 
   constructor(maxPerSize = 64) {
     this.#maxPerSize = maxPerSize;
@@ -24,9 +27,21 @@ export class SpareBuffers {
     const list = this.#bySize.get(size);
     if (list === undefined) return undefined;
     let buffer: Buffer | undefined;
-    while (buffer === undefined && list.length > 0) buffer = list.pop()!.deref();
+    while (buffer === undefined && list.length > 0) {
+      const ref = list.pop()!;
+      buffer = ref.deref();
+      this.#collected.unregister(ref);
+    }
     if (list.length === 0) this.#bySize.delete(size);
     return buffer;
+  }
+
+  #forget(size: number, ref: WeakRef<Buffer>): void {
+    const list = this.#bySize.get(size);
+    if (list === undefined) return;
+    const at = list.indexOf(ref);
+    if (at >= 0) list.splice(at, 1);
+    if (list.length === 0) this.#bySize.delete(size);
   }
 
   /** Keeps `buffers` (no longer used by anyone) for a later `take`, as long as the GC lets them live. */
@@ -39,8 +54,15 @@ export class SpareBuffers {
         list.splice(0, list.length, ...list.filter((ref) => ref.deref() !== undefined));
         if (list.length >= this.#maxPerSize) continue;
       }
-      list.push(new WeakRef(buffer));
+      const ref = new WeakRef(buffer);
+      list.push(ref);
+      this.#collected.register(buffer, { size: buffer.length, ref }, ref);
     }
+  }
+
+  /** Buffer sizes with an entry (for tests: it must not grow with sizes whose spares are gone). */
+  get sizes(): number {
+    return this.#bySize.size;
   }
 
   /** Live spares of `size` bytes (for tests and diagnostics). */

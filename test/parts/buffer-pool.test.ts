@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BufferPool } from '../../lib/parts/buffer-pool';
-import { SpareBuffers } from '../../lib/parts/spare-buffers';
+import { SpareBuffers, spareBuffers } from '../../lib/parts/spare-buffers';
 
 describe('BufferPool', () => {
   it('allocates lazily up to its capacity, then recycles', () => {
@@ -100,6 +100,23 @@ describe('BufferPool', () => {
       pool.retire();
       pool.retire();
       expect(spares.count(8)).toBe(1);
+    });
+
+    it('a pool without spares neither takes from nor leaves to the shared ones', () => {
+      const size = 24 + Math.floor(Math.random() * 1000) * 8; // a size no other test uses
+      const shared = Buffer.alloc(size);
+      spareBuffers.keep([shared]);
+      try {
+        const pool = new BufferPool(size, 1, null);
+        const own = pool.tryAcquire()!;
+        expect(own).not.toBe(shared);
+        pool.release(own);
+        pool.retire();
+        expect(spareBuffers.count(size)).toBe(1);
+        expect(spareBuffers.take(size)).toBe(shared);
+      } finally {
+        for (let i = 0; i < 10 && spareBuffers.take(size) !== undefined; i++);
+      }
     });
   });
 });

@@ -36,4 +36,33 @@ describe('SpareBuffers', () => {
     expect(spares.count(1024 * 1024)).toBe(0);
     expect(spares.take(1024 * 1024)).toBeUndefined();
   });
+
+  it('forgets a size once the GC took its spares: lengths nobody asks for again leave no entry behind', async () => {
+    const spares = new SpareBuffers();
+    (() => {
+      for (let size = 1; size <= 2000; size++) spares.keep([Buffer.allocUnsafeSlow(size)]);
+    })();
+    expect(spares.sizes).toBe(2000);
+    // Collections, and turns for the finalization callbacks that follow them.
+    for (let i = 0; i < 5 && spares.sizes > 0; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      collectGarbage();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(spares.sizes).toBe(0);
+  });
+
+  it('a spare taken is no longer forgotten by the GC bookkeeping of another', async () => {
+    const spares = new SpareBuffers();
+    const kept = Buffer.alloc(64);
+    spares.keep([kept]);
+    expect(spares.take(64)).toBe(kept);
+    spares.keep([kept]);
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // `kept` is alive (this test holds it): its entry stays.
+    expect(spares.count(64)).toBe(1);
+    expect(spares.take(64)).toBe(kept);
+  });
 });
