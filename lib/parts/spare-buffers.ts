@@ -27,11 +27,9 @@ export class SpareBuffers {
     const list = this.#bySize.get(size);
     if (list === undefined) return undefined;
     let buffer: Buffer | undefined;
-    while (buffer === undefined && list.length > 0) {
-      const ref = list.pop()!;
-      buffer = ref.deref();
-      this.#collected.unregister(ref);
-    }
+    // A taken spare keeps its registration: if it is ever collected, forgetting a ref that is
+    // no longer listed is a no-op.
+    while (buffer === undefined && list.length > 0) buffer = list.pop()!.deref();
     if (list.length === 0) this.#bySize.delete(size);
     return buffer;
   }
@@ -56,7 +54,7 @@ export class SpareBuffers {
       }
       const ref = new WeakRef(buffer);
       list.push(ref);
-      this.#collected.register(buffer, { size: buffer.length, ref }, ref);
+      this.#collected.register(buffer, { size: buffer.length, ref });
     }
   }
 

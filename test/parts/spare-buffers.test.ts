@@ -52,7 +52,7 @@ describe('SpareBuffers', () => {
     expect(spares.sizes).toBe(0);
   });
 
-  it('a spare taken is no longer forgotten by the GC bookkeeping of another', async () => {
+  it('a spare taken and kept again is still there after a collection, while something holds it', async () => {
     const spares = new SpareBuffers();
     const kept = Buffer.alloc(64);
     spares.keep([kept]);
