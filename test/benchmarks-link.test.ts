@@ -88,7 +88,9 @@ describe('link emulator', () => {
     // callback may follow by a few ms on a busy machine.
     expect(first).toBeGreaterThanOrEqual(2 * 80 - 15);
     expect(first).toBeLessThan(2 * 80 + 60);
-    expect(second).toBeGreaterThanOrEqual(80 - 2);
+    // Timers count from the event loop's cached clock, which can trail the real time by a few ms
+    // on a busy machine: a delay may look that much short when measured with a precise clock.
+    expect(second).toBeGreaterThanOrEqual(80 - 6);
     expect(second).toBeLessThan(80 + 60);
     expect(first - second).toBeGreaterThan(80 - 25);
   });
