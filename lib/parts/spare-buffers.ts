@@ -47,11 +47,8 @@ export class SpareBuffers {
     for (const buffer of buffers) {
       let list = this.#bySize.get(buffer.length);
       if (list === undefined) this.#bySize.set(buffer.length, (list = []));
-      else if (list.length >= this.#maxPerSize) {
-        // Drop what the GC already took before refusing: only live spares count.
-        list.splice(0, list.length, ...list.filter((ref) => ref.deref() !== undefined));
-        if (list.length >= this.#maxPerSize) continue;
-      }
+      // Collected spares leave their list through #forget, so a full list is a live one.
+      else if (list.length >= this.#maxPerSize) continue;
       const ref = new WeakRef(buffer);
       list.push(ref);
       this.#collected.register(buffer, { size: buffer.length, ref });
