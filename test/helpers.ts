@@ -5,6 +5,7 @@ import { afterEach } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
 import { fillXorshift32, pseudoRandomBytes } from '../lib/emulator/prng';
 import type { OFAuthUploadOptions } from '../lib/index';
+import { spareBuffers } from '../lib/parts/spare-buffers';
 
 export const KiB = 1024;
 export const MiB = 1024 * 1024;
@@ -199,4 +200,9 @@ export function emulatorFixture(defaults: EmulatorOptions & { apiKey: string }) 
       ...extra,
     }),
   };
+}
+
+/** Empties the process's spare part buffers of `size` bytes: spares left by earlier tests would hide what a test looks for. */
+export function drainSpares(size: number): void {
+  for (let i = 0; i < 1000 && spareBuffers.take(size) !== undefined; i++);
 }

@@ -13,8 +13,7 @@ import {
   type UploadProgress,
   uploadFile,
 } from '../lib/index';
-import { spareBuffers } from '../lib/parts/spare-buffers';
-import { KiB, MiB, bytes, fastRetry, sha256 } from './helpers';
+import { KiB, MiB, bytes, drainSpares, fastRetry, sha256 } from './helpers';
 
 const API_KEY = 'sk_live_file_secret_11';
 const P = 64 * KiB;
@@ -199,7 +198,7 @@ describe('a file that changes while it is uploaded is never finalized', () => {
 describe('one file after another', () => {
   it("the next file is read into the last one's part buffers, not new ones, and arrives intact", async () => {
     const e = await emulator({ mode: 'multipart' });
-    for (let i = 0; i < 1000 && spareBuffers.take(P) !== undefined; i++);
+    drainSpares(P);
     const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
     try {
       const first = bytes(6 * P, 31);

@@ -19,7 +19,7 @@ import {
   type UploadProgress,
 } from '../lib/index';
 import { spareBuffers } from '../lib/parts/spare-buffers';
-import { KiB, MiB, bytes, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, writeRecycling } from './helpers';
+import { KiB, MiB, bytes, drainSpares, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, writeRecycling } from './helpers';
 
 const API_KEY = 'sk_live_SECRET_never_shown_42';
 let emu: Emulator | undefined;
@@ -249,11 +249,6 @@ describe('concurrency and memory', () => {
 });
 
 describe('back-to-back uploads', () => {
-  /** Spares left by earlier tests (the set is the process's) would hide what these tests look for. */
-  const drainSpares = (size: number) => {
-    for (let i = 0; i < 1000 && spareBuffers.take(size) !== undefined; i++);
-  };
-
   it("the next upload fills the last one's part buffers instead of allocating, and sends only its own bytes", async () => {
     const P = 64 * KiB;
     const e = await emulator({ partSize: P });
