@@ -68,6 +68,11 @@ const { values: args } = parseArgs({
     'after-one': { type: 'boolean', default: false },
     /** A .cpuprofile file: V8's sampling profile of the measured transfer only (not load or warm-up). */
     profile: { type: 'string' },
+    /**
+     * The FIFO of `perf record -D -1 --control fifo:FIFO`: perf samples the measured transfer only
+     * (all threads: the GC's and the compilers' too, and the kernel), enabled and disabled here.
+     */
+    'perf-ctl': { type: 'string' },
   },
 });
 
@@ -393,6 +398,7 @@ async function main() {
 
   let detail;
   const profiler = args.profile === undefined ? undefined : await startProfiler();
+  if (args['perf-ctl'] !== undefined) writeFileSync(args['perf-ctl'], 'enable\n');
   const faultsBefore = process.resourceUsage().minorPageFault;
   let cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
@@ -401,6 +407,7 @@ async function main() {
   const wallNs = Number(process.hrtime.bigint() - t0);
   cpu = process.cpuUsage(cpu);
   const minorFaults = process.resourceUsage().minorPageFault - faultsBefore;
+  if (args['perf-ctl'] !== undefined) writeFileSync(args['perf-ctl'], 'disable\n');
   if (profiler !== undefined) await profiler.stop();
   const endKiB = process.resourceUsage().maxRSS;
   const mem = process.memoryUsage();
