@@ -269,6 +269,68 @@ describe('README samples, every one run with Node against dist/ and the emulator
       expect(newStderr()).toBe('');
     });
 
+    /**
+     * A raw connection posting a form whose second file (`rest` bytes of it) is sent only after
+     * the server has answered, as a browser still uploading does. `send` writes and resolves once
+     * the bytes were taken, or with the error that ended the connection.
+     */
+    const refusedMidway = async (rest: number) => {
+      const boundary = 'two-files';
+      const part = (filename: string) => `--${boundary}\r\ncontent-disposition: form-data; name="media"; filename="${filename}"\r\ncontent-type: video/mp4\r\n\r\n`;
+      // The second file's first bytes too: busboy holds back the end of what it has seen until it
+      // knows it is not the start of a boundary, so the second header alone would not be read.
+      const head = Buffer.concat([Buffer.from(part('clip.mp4')), bytes(64 * 1024, 3), Buffer.from(`\r\n${part('thumb.jpg')}`), bytes(1024, 4)]);
+      const tail = `\r\n--${boundary}--\r\n`;
+      const socket = connect(Number(new URL(base).port), '127.0.0.1');
+      let ended: Error | undefined;
+      let received = '';
+      socket.on('data', (chunk) => (received += String(chunk)));
+      socket.on('error', (error) => (ended ??= error));
+      socket.on('close', () => (ended ??= new Error('closed by the server')));
+      await new Promise<void>((resolve) => socket.once('connect', resolve));
+      const send = (data: string | Buffer) => new Promise<Error | undefined>((resolve) => socket.write(data, (error) => resolve(error ?? ended)));
+      await send(`POST /upload HTTP/1.1\r\nhost: localhost\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${head.length + rest + tail.length}\r\n\r\n`);
+      await send(head);
+      await waitFor(() => received.includes('one file per request'));
+      return { socket, send, tail, received: () => received, ended: () => ended };
+    };
+
+    it('refused while the browser is still sending: it gets the 400, the server reads the rest instead of resetting the connection, which then serves the next request', async () => {
+      emu.reset();
+      const client = await refusedMidway(16 * 1024 * 1024);
+      expect(client.received()).toMatch(/^HTTP\/1\.1 400 /);
+      // What a browser still sends after the answer: a server that closed after answering resets
+      // the connection here (EPIPE or ECONNRESET), and the browser shows that instead of the 400.
+      for (let i = 0; i < 16; i++) expect(await client.send(bytes(1024 * 1024, i))).toBeUndefined();
+      expect(await client.send(client.tail)).toBeUndefined();
+      // Kept alive: the next request on the same connection is served.
+      const before = client.received().length;
+      expect(await client.send('GET / HTTP/1.1\r\nhost: localhost\r\n\r\n')).toBeUndefined();
+      await waitFor(() => client.received().slice(before).includes('</form>'));
+      expect(client.received().slice(before)).toMatch(/^HTTP\/1\.1 200 /);
+      client.socket.destroy();
+      expect(emu.requests).toEqual([]);
+      expect(newStderr()).toBe('');
+    });
+
+    it('a refused client that goes on sending is cut off after 64 MiB more (LINGER_BYTES)', async () => {
+      emu.reset();
+      const client = await refusedMidway(128 * 1024 * 1024);
+      let sent = 0;
+      let error: Error | undefined;
+      for (let i = 0; i < 128 && error === undefined; i++) {
+        error = await client.send(bytes(1024 * 1024, i));
+        if (error === undefined) sent += 1024 * 1024;
+      }
+      client.socket.destroy();
+      expect(error).toBeDefined();
+      // Cut once 64 MiB more had come in; a few MiB more may sit in the sockets' buffers.
+      expect(sent).toBeGreaterThanOrEqual(64 * 1024 * 1024);
+      expect(sent).toBeLessThan(100 * 1024 * 1024);
+      expect(emu.requests).toEqual([]);
+      expect(newStderr()).toBe('');
+    });
+
     it('a form without a file, an empty file input, a body that is not a form: 400, 400, 415', async () => {
       emu.reset();
       expect(await post(form([]))).toEqual({ status: 400, body: { error: 'the form has no file' } });
