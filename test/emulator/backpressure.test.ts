@@ -61,7 +61,10 @@ describe('held bytes stay bounded by backpressure', () => {
     const size = 128 * MiB + 777;
     const { emulator: e, sha256 } = await upload({ partSize }, size, concurrency);
     expect(sha256).toBe(expectedSha256(size));
-    expect(e.stats.maxConcurrentPuts).toBe(concurrency);
+    // Every slot used; one PUT more only if the uploader judged the link far (init and the
+    // answers slow: this is the file's first request, a cold process under load may take 50 ms).
+    expect(e.stats.maxConcurrentPuts).toBeGreaterThanOrEqual(concurrency);
+    expect(e.stats.maxConcurrentPuts).toBeLessThanOrEqual(concurrency + 1);
     expect(e.stats.maxHeldBytes).toBeLessThanOrEqual((concurrency + 1) * partSize);
     expect(e.stats.heldBytes).toBe(0);
   });
