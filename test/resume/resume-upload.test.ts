@@ -256,7 +256,10 @@ describe('resume: where, and one at a time', () => {
   it('a second upload of the same file while the first runs fails at once, naming the lock', async () => {
     const e = await emulator({ latencyMs: 20 });
     const first = uploadFile(path, options(e));
-    await new Promise((r) => setTimeout(r, 30));
+    // Once the first holds its lock (a few file operations on a busy disk: not a fixed time).
+    const locked = () => existsSync(resumeDir) && readdirSync(resumeDir).some((f) => f.endsWith('.lock'));
+    for (let i = 0; i < 500 && !locked(); i++) await new Promise((r) => setTimeout(r, 2));
+    expect(locked()).toBe(true);
     const started = Date.now();
     const error = await uploadFile(path, options(e, { filename: 'other-name.mp4' })).catch((err: unknown) => err);
     expect(Date.now() - started).toBeLessThan(1000);
