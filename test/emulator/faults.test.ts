@@ -96,7 +96,12 @@ describe('fault actions', () => {
     // Aborted once the emulator has the whole body (not after a fixed time a busy machine may need).
     const hung = new AbortController();
     const first = request(part.uploadUrl, { method: 'PUT', headers: auth(emu), body: slice(file, part.byteRange), signal: hung.signal });
+    let answered = false;
+    void first.then(() => (answered = true), () => undefined);
     await settle(() => emu.requests.at(-1)?.bytesReceived === PART);
+    // A part it had answered would be answered by now.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answered).toBe(false);
     hung.abort();
     await expect(first).rejects.toThrow(/aborted/i);
     expect(emu.requests.at(-1)).toMatchObject({ fault: 'hang', status: 0, bytesReceived: PART });
