@@ -292,7 +292,7 @@ describe('README samples, every one run with Node against dist/ and the emulator
       await send(`POST /upload HTTP/1.1\r\nhost: localhost\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${head.length + rest + tail.length}\r\n\r\n`);
       await send(head);
       await waitFor(() => received.includes('one file per request'));
-      return { socket, send, tail, received: () => received, ended: () => ended };
+      return { socket, send, tail, received: () => received };
     };
 
     it('refused while the browser is still sending: it gets the 400, the server reads the rest instead of resetting the connection, which then serves the next request', async () => {
