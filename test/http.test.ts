@@ -6,7 +6,7 @@ import { startEmulator } from '../lib/emulator';
 import { InvalidResponseError, NetworkError, OFAuthApiError, uploadToVault } from '../lib/index';
 import { type HttpContext, type RequestSpec, send } from '../lib/http';
 import { RateGate } from '../lib/retry';
-import { KiB, MiB, bytes, fastRetry, sha256, source, timed } from './helpers';
+import { KiB, MiB, NEAR_LINK_TIMING, bytes, fastRetry, sha256, source, timed } from './helpers';
 
 // lib/http.ts on its own: what it retries, what it refuses to retry, what it reads of an answer,
 // and that a redirect is an answer, never a hop to somewhere else with the key.
@@ -244,7 +244,7 @@ describe('connection reuse', () => {
   // undici marks a kept-alive socket reusable a turn after its response; a request dispatched in
   // the same turn as the previous answer would open a connection of its own.
   for (const concurrency of [1, 3, 6]) {
-    it(`an upload at concurrency ${concurrency} opens no more connections than that: init, parts and complete reuse them`, async () => {
+    it(`an upload at concurrency ${concurrency} opens no more connections than that: init, parts and complete reuse them`, NEAR_LINK_TIMING, async () => {
       const emu = await reuseEmulator();
       const { agent: dispatcher, connections } = countingAgent();
       const data = bytes(48 * 64 * KiB + 5, concurrency);

@@ -13,7 +13,7 @@ import {
   type UploadProgress,
   uploadFile,
 } from '../lib/index';
-import { KiB, MiB, bytes, drainSpares, fastRetry, sha256 } from './helpers';
+import { KiB, MiB, NEAR_LINK_TIMING, bytes, drainSpares, fastRetry, sha256 } from './helpers';
 
 const API_KEY = 'sk_live_file_secret_11';
 const P = 64 * KiB;
@@ -70,7 +70,7 @@ describe('uploadFile', () => {
     expect(e.media(second.mediaUploadId)).toMatchObject({ filename: 'clip.mp4', contentType: 'video/x-custom' });
   });
 
-  it('every part is read at its offset and sent once: parts in flight never exceed concurrency', async () => {
+  it('every part is read at its offset and sent once: parts in flight never exceed concurrency', NEAR_LINK_TIMING, async () => {
     const e = await emulator({ latencyMs: 5 });
     const data = bytes(20 * P + 5, 5);
     const progress: UploadProgress[] = [];

@@ -19,7 +19,7 @@ import {
   type UploadProgress,
 } from '../lib/index';
 import { spareBuffers } from '../lib/parts/spare-buffers';
-import { KiB, MiB, bytes, drainSpares, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, writeRecycling } from './helpers';
+import { KiB, MiB, NEAR_LINK_TIMING, bytes, drainSpares, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, writeRecycling } from './helpers';
 
 const API_KEY = 'sk_live_SECRET_never_shown_42';
 let emu: Emulator | undefined;
@@ -188,14 +188,6 @@ describe('round trips', () => {
     expect(init.body).toEqual({ filename: 'clip.mp4', size: 10, contentType: 'video/mp4', vaultUpload: { mode: 'message', userId: 'u_1' } });
   });
 });
-
-/**
- * For tests that count PUTs in flight on a near link: the uploader allows one more once init and
- * the answers both took 50 ms or more (lib/parts/answer-waits.ts), so a stall of about 45 ms
- * during init, on a loaded CI machine, makes a near link look far. Each attempt asserts the
- * exact count; a rule that admitted too many parts fails every attempt.
- */
-const NEAR_LINK_TIMING = { retry: 2 } as const;
 
 describe('concurrency and memory', () => {
   it('never has more than `concurrency` parts in flight, and uses them', NEAR_LINK_TIMING, async () => {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../lib/emulator';
+import { DEFAULT_MAX_PARTS_AHEAD } from '../../lib/emulator/ordered-hasher';
 import { uploadToVault } from '../../lib/index';
 import { MiB, auth, complete, data, initPlan, putPart, settle, sha256, slice } from './helpers';
 
@@ -89,10 +90,15 @@ describe('held bytes stay bounded by backpressure', () => {
     );
     expect(sha256).toBe(expectedSha256(size));
     expect(e.stats.faultsInjected).toBe(2);
-    expect(e.stats.maxConcurrentPuts).toBe(concurrency);
+    // As above: one PUT more only if the uploader judged the link far.
+    expect(e.stats.maxConcurrentPuts).toBeGreaterThanOrEqual(concurrency);
+    expect(e.stats.maxConcurrentPuts).toBeLessThanOrEqual(concurrency + 1);
     expect(e.stats.maxHeldBytes).toBeGreaterThan(0);
     expect(e.stats.maxHeldBytes).toBeLessThanOrEqual((concurrency + 1) * partSize);
-    expect(e.stats.maxHeldBytes).toBeLessThanOrEqual(3 * partSize);
+    // The parts it lets run ahead of the crawling one, and one more: a part that streamed in
+    // before the crawling part's own request reached the emulator was not paused (nothing is,
+    // while the next part is not arriving: the client may be waiting on those very requests).
+    expect(e.stats.maxHeldBytes).toBeLessThanOrEqual((DEFAULT_MAX_PARTS_AHEAD + 1) * partSize);
     expect(e.stats.heldBytes).toBe(0);
   });
 });

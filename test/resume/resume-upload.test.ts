@@ -257,14 +257,17 @@ describe('resume: where, and one at a time', () => {
     const e = await emulator({ latencyMs: 20 });
     const first = uploadFile(path, options(e));
     // Once the first holds its lock (a few file operations on a busy disk: not a fixed time).
-    const locked = () => existsSync(resumeDir) && readdirSync(resumeDir).some((f) => f.endsWith('.lock'));
-    for (let i = 0; i < 500 && !locked(); i++) await new Promise((r) => setTimeout(r, 2));
-    expect(locked()).toBe(true);
+    const lockName = () => (existsSync(resumeDir) ? readdirSync(resumeDir).find((f) => f.endsWith('.lock')) : undefined);
+    let lock = lockName();
+    for (let i = 0; i < 500 && lock === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 2));
+      lock = lockName();
+    }
+    expect(lock).toBeDefined();
     const started = Date.now();
     const error = await uploadFile(path, options(e, { filename: 'other-name.mp4' })).catch((err: unknown) => err);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(error).toBeInstanceOf(UploadLockedError);
-    const lock = readdirSync(resumeDir).find((f) => f.endsWith('.lock'));
     expect(error).toMatchObject({ code: 'ERR_OFAUTH_UPLOAD_LOCKED', pid: process.pid, lockPath: join(resumeDir, lock ?? '') });
     expect((error as Error).message).toContain(join(resumeDir, lock ?? ''));
     await first;
