@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { afterEach } from 'vitest';
+import { afterEach, vi } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
 import { fillXorshift32, pseudoRandomBytes } from '../lib/emulator/prng';
 import type { OFAuthUploadOptions } from '../lib/index';
@@ -213,4 +213,28 @@ export function emulatorFixture(defaults: EmulatorOptions & { apiKey: string }) 
 /** Empties the process's spare part buffers of `size` bytes: spares left by earlier tests would hide what a test looks for. */
 export function drainSpares(size: number): void {
   for (let i = 0; i < 1000 && spareBuffers.take(size) !== undefined; i++);
+}
+
+/** What `watchingBuffers` shows its body. */
+export interface BufferWatch {
+  /** The `size`-byte buffers `Buffer.allocUnsafeSlow` returned since the start or `clear()`. */
+  allocated: () => Buffer[];
+  clear: () => void;
+}
+
+/**
+ * Runs `body` with `Buffer.allocUnsafeSlow` watched and no spare of `size` bytes left by earlier
+ * tests. A test that holds the buffers `allocated()` returns keeps them from being collected.
+ */
+export async function watchingBuffers<T>(size: number, body: (watch: BufferWatch) => Promise<T>): Promise<T> {
+  drainSpares(size);
+  const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
+  try {
+    return await body({
+      allocated: () => allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === size),
+      clear: () => allocate.mockClear(),
+    });
+  } finally {
+    allocate.mockRestore();
+  }
 }

@@ -1,7 +1,7 @@
 import { appendFileSync, mkdtempSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
 import {
   AbortError,
@@ -13,7 +13,7 @@ import {
   type UploadProgress,
   uploadFile,
 } from '../lib/index';
-import { KiB, MiB, NEAR_LINK_TIMING, bytes, drainSpares, fastRetry, sha256 } from './helpers';
+import { KiB, MiB, NEAR_LINK_TIMING, bytes, fastRetry, sha256, watchingBuffers } from './helpers';
 
 const API_KEY = 'sk_live_file_secret_11';
 const P = 64 * KiB;
@@ -198,21 +198,17 @@ describe('a file that changes while it is uploaded is never finalized', () => {
 describe('one file after another', () => {
   it("the next file is read into the last one's part buffers, not new ones, and arrives intact", async () => {
     const e = await emulator({ mode: 'multipart' });
-    drainSpares(P);
-    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
-    try {
+    await watchingBuffers(P, async (watch) => {
       const first = bytes(6 * P, 31);
       await uploadFile(file('first.mp4', first), options(e, { concurrency: 2 }));
       // Held here until the next file is done, so no collection can take the spares meanwhile.
-      const firstBuffers = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === P);
+      const firstBuffers = watch.allocated();
       expect(firstBuffers.length === 2 || firstBuffers.length === 3).toBe(true);
-      allocate.mockClear();
+      watch.clear();
       const second = bytes(4 * P + 9, 32);
       const result = await uploadFile(file('second.mp4', second), options(e, { concurrency: 2 }));
-      expect(allocate.mock.calls.filter(([size]) => size === P).length).toBeLessThanOrEqual(3 - firstBuffers.length);
+      expect(watch.allocated().length).toBeLessThanOrEqual(3 - firstBuffers.length);
       expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(second));
-    } finally {
-      allocate.mockRestore();
-    }
+    });
   });
 });

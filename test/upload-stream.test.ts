@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { Agent, type Dispatcher } from 'undici';
 import { inspect } from 'node:util';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../lib/emulator';
 import {
   InvalidOptionsError,
@@ -19,7 +19,7 @@ import {
   type UploadProgress,
 } from '../lib/index';
 import { spareBuffers } from '../lib/parts/spare-buffers';
-import { KiB, MiB, NEAR_LINK_TIMING, bytes, drainSpares, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, writeRecycling } from './helpers';
+import { KiB, MiB, NEAR_LINK_TIMING, bytes, failingSource, fastRetry, generatedSource, liveMemorySampler, sha256, source, timed, until, watchingBuffers, writeRecycling } from './helpers';
 
 const API_KEY = 'sk_live_SECRET_never_shown_42';
 let emu: Emulator | undefined;
@@ -252,58 +252,48 @@ describe('back-to-back uploads', () => {
   it("the next upload fills the last one's part buffers instead of allocating, and sends only its own bytes", async () => {
     const P = 64 * KiB;
     const e = await emulator({ partSize: P });
-    drainSpares(P);
-    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
-    try {
+    await watchingBuffers(P, async (watch) => {
       const first = bytes(6 * P, 21);
       await uploadToVault(source(first, 16 * KiB), options(e, first.length, { concurrency: 2 }));
       // Held here until the second upload is over, so no collection can take the spares meanwhile.
-      const firstBuffers = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === P);
+      const firstBuffers = watch.allocated();
       // Three at c=2 (one filling while two are sent), or two when an answer came before the third was needed.
       expect(firstBuffers.length === 2 || firstBuffers.length === 3).toBe(true);
-      allocate.mockClear();
+      watch.clear();
       // Shorter, other bytes, a short last part: a buffer's old tail must never go out.
       const second = bytes(2 * P + 100, 22);
       const upload = new OFAuthUploadStream(options(e, second.length, { concurrency: 2 }));
       await pipeline(source(second, 16 * KiB), upload);
-      expect(allocate.mock.calls.filter(([size]) => size === P).length).toBeLessThanOrEqual(3 - firstBuffers.length);
+      expect(watch.allocated().length).toBeLessThanOrEqual(3 - firstBuffers.length);
       expect(e.media(upload.result!.mediaUploadId)?.sha256).toBe(sha256(second));
       expect(e.requests.filter((r) => r.route === 'complete')).toHaveLength(2);
-    } finally {
-      allocate.mockRestore();
-    }
+    });
   });
 
   it("a one-part upload's buffer, sized to that one file, is not kept for another", async () => {
     const e = await emulator({ partSize: 64 * KiB });
     const size = 40 * KiB + 17;
-    drainSpares(size);
-    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
-    try {
+    await watchingBuffers(size, async (watch) => {
       const data = bytes(size, 27);
       await uploadToVault(source(data, 16 * KiB), options(e, size));
       // Held here (and used after the count), so a spare of it, if one were kept, could not be collected first.
-      const used = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === size);
+      const used = watch.allocated();
       expect(spareBuffers.count(size)).toBe(0);
       expect(used).toHaveLength(1);
-    } finally {
-      allocate.mockRestore();
-    }
+    });
   });
 
   it('an upload destroyed midway leaves its free buffers, never one a part still held', async () => {
     const P = 64 * KiB;
     const e = await emulator({ partSize: P });
-    drainSpares(P);
-    const allocate = vi.spyOn(Buffer, 'allocUnsafeSlow');
-    try {
+    await watchingBuffers(P, async (watch) => {
       const upload = new OFAuthUploadStream(options(e, 4 * P, { concurrency: 2 }));
       const acknowledged: number[] = [];
       upload.on('part', (receipt) => acknowledged.push(receipt.partNumber));
       // Two parts and half of a third: parts 1 and 2 are acknowledged, part 3's buffer is half full.
       upload.write(bytes(2 * P + P / 2, 25));
       await until(() => acknowledged.length === 2);
-      const allocated = allocate.mock.results.map((r) => r.value as Buffer).filter((b) => b.length === P);
+      const allocated = watch.allocated();
       // Part 3 takes a third buffer, or part 1's when its answer came first.
       expect(allocated.length === 2 || allocated.length === 3).toBe(true);
       upload.destroy();
@@ -320,9 +310,7 @@ describe('back-to-back uploads', () => {
       const again = new OFAuthUploadStream(options(e, next.length, { concurrency: 2 }));
       await pipeline(source(next, 16 * KiB), again);
       expect(e.media(again.result!.mediaUploadId)?.sha256).toBe(sha256(next));
-    } finally {
-      allocate.mockRestore();
-    }
+    });
   });
 });
 
