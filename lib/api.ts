@@ -82,6 +82,8 @@ export class UploadApi {
     onSent: (bytes: number) => void,
     /** Awaited before each attempt (the uploader's sending slot for a retry). */
     attemptStarting?: () => Promise<void>,
+    /** The server finalizes on this part's 2xx (a single plan's one part). */
+    finalizes = false,
   ): Promise<PartAnswer> {
     const foreign = !this.isApiOrigin(part.uploadUrl);
     // A presigned URL's query values are credentials: a storage service echoing them must not
@@ -100,6 +102,7 @@ export class UploadApi {
           headers,
           body: () => body.slices(onSent),
           secrets: querySecrets,
+          finalizes,
           beforeAttempt: async () => {
             await attemptStarting?.();
             if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
@@ -135,6 +138,7 @@ export class UploadApi {
         headers: { ...this.#auth(), 'content-type': 'application/octet-stream', 'content-length': String(size) },
         body,
         canRetry,
+        finalizes: true,
       },
       this.#http,
     );

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { debuglog } from 'node:util';
 import { Agent, type Dispatcher, request } from 'undici';
-import { NetworkError, OFAuthApiError, TimeoutError } from './errors';
+import { EarlyAnswerError, NetworkError, OFAuthApiError, TimeoutError } from './errors';
 import { bodyExcerpt, redactSecrets, safePath } from './redact';
 import { RETRYABLE_STATUSES, type RateGate, type RetryPolicy, backoffDelay, parseRetryAfter, sleep } from './retry';
 
@@ -45,6 +45,11 @@ export interface RequestSpec {
   beforeAttempt?: () => void | Promise<void>;
   /** False once a retry is impossible (a one-shot streamed body was already consumed). */
   canRetry?: () => boolean;
+  /**
+   * The server finalizes the upload when it answers this request 2xx (the single PUT, a single
+   * plan's one part): an early 2xx cannot be undone by sending again, so it fails at once.
+   */
+  finalizes?: boolean;
   /** The most response body kept, in bytes. */
   maxResponseBytes?: number;
   /** More strings to keep out of errors for this request (a presigned URL's signature). */
@@ -132,18 +137,67 @@ async function readText(body: Dispatcher.ResponseData['body'], max: number): Pro
   return Buffer.concat(chunks, length).toString('utf8');
 }
 
-/** `body`, reporting any error its iterator throws before passing it on. */
-function watchBody(body: RequestBody, onError: (error: unknown) => void): RequestBody {
-  if (typeof body === 'string' || body instanceof Uint8Array) return body;
+/** One attempt's body, watched: what it raised, and how much of it the client has taken. */
+interface WatchedBody {
+  body: RequestBody;
+  /** Bytes handed to the connection so far (a string or buffer is handed over whole at once). */
+  readonly taken: number;
+  /** Whether the whole body has been handed to the connection. */
+  readonly whole: boolean;
+}
+
+/**
+ * Wraps `body` to report any error its iterator throws and to count what the client took: undici
+ * writes each chunk to the socket as it takes it, so a chunk counts once it is yielded. A body
+ * whose length is declared is whole once that many bytes were taken (the socket may still be
+ * draining them, which is what "handed to the connection" means); one without, once it ended.
+ */
+function watchBody(body: RequestBody, declared: number | undefined, onError: (error: unknown) => void): WatchedBody {
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    return { body, taken: length, whole: true };
+  }
   const inner = body;
-  return (async function* () {
+  let taken = 0;
+  let ended = false;
+  const counted = (async function* () {
     try {
-      yield* inner;
+      for await (const chunk of inner) {
+        taken += chunk.length;
+        yield chunk;
+      }
+      ended = true;
     } catch (error) {
       onError(error);
       throw error;
     }
   })();
+  return {
+    body: counted,
+    get taken() {
+      return taken;
+    },
+    get whole() {
+      return declared === undefined ? ended : taken >= declared;
+    },
+  };
+}
+
+/** The media id a success answer names, for an error that must say what the server claimed. */
+function claimedMediaId(text: string, secrets: readonly string[]): string | number | undefined {
+  try {
+    const id = (JSON.parse(text) as { media?: { id?: unknown } } | null)?.media?.id;
+    if (typeof id === 'string') return redactSecrets(id, secrets);
+    return typeof id === 'number' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function declaredLength(headers: Record<string, string>): number | undefined {
+  const value = headers['content-length'];
+  const length = value === undefined ? Number.NaN : Number(value);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
 /**
@@ -167,7 +221,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
     // An error the body itself raised (the source failed or changed) is not the network's: it
     // ends the request at once instead of being retried.
     let bodyFailure: { error: unknown } | undefined;
-    const body = spec.body === undefined ? undefined : watchBody(spec.body(), (error) => (bodyFailure ??= { error }));
+    const watched = spec.body === undefined ? undefined : watchBody(spec.body(), declaredLength(spec.headers), (error) => (bodyFailure ??= { error }));
     let status: number;
     let headers: IncomingHttpHeaders;
     let text: string;
@@ -176,7 +230,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
         method: spec.method,
         headers: spec.headers,
         // undici sends (async) iterables as bodies, though its typings only list streams.
-        body: body as Dispatcher.RequestOptions['body'],
+        body: watched?.body as Dispatcher.RequestOptions['body'],
         signal,
         dispatcher: ctx.dispatcher,
         headersTimeout: ctx.headersTimeout,
@@ -202,7 +256,29 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       throw isTimeout ? new TimeoutError(details) : new NetworkError(details);
     }
     debug('%s %s attempt %d -> %d in %dms', spec.method, path, attempt, status, Date.now() - started);
-    if (status >= 200 && status < 300) return { status, headers, text, attempts: attempt };
+    if (status >= 200 && status < 300) {
+      if (watched === undefined || watched.whole) return { status, headers, text, attempts: attempt };
+      // A success answered before the whole body was handed to the connection (a gateway, a
+      // server that answers first and drops the connection): the server cannot hold the bytes
+      // it claims to. undici has stopped sending (it resets a connection still being written
+      // when its answer completes). A part is sent again; a finalizing request cannot be.
+      const bodyLength = declaredLength(spec.headers) ?? watched.taken;
+      debug('%s %s attempt %d -> %d after %d of %d body bytes: not counted', spec.method, path, attempt, status, watched.taken, bodyLength);
+      if (!spec.finalizes && mayRetry()) {
+        await sleep(backoffDelay(attempt, policy), signal);
+        continue;
+      }
+      throw new EarlyAnswerError({
+        status,
+        method: spec.method,
+        path,
+        bodyExcerpt: bodyExcerpt(text, secrets),
+        attempts: attempt,
+        bytesSent: watched.taken,
+        bodyLength,
+        mediaId: claimedMediaId(text, secrets),
+      });
+    }
 
     if ((idempotent ? RETRYABLE_STATUSES : NOT_PROCESSED_STATUSES).has(status) && mayRetry()) {
       const wait = parseRetryAfter(headers['retry-after'], policy.retryAfterMax) ?? backoffDelay(attempt, policy);

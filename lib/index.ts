@@ -8,6 +8,7 @@ export type { UploadResult, PartReceipt } from './upload-sink';
 export type { VaultMedia } from './answers';
 export {
   AbortError,
+  EarlyAnswerError,
   EmptySourceError,
   type FileIdentity,
   InvalidOptionsError,

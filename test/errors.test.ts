@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   AbortError,
+  EarlyAnswerError,
   InvalidOptionsError,
   InvalidResponseError,
   NetworkError,
@@ -21,6 +22,7 @@ describe('the error family', () => {
     const cases: Array<[OFAuthUploadError, string, string]> = [
       [new OFAuthApiError(api), 'OFAuthApiError', 'ERR_OFAUTH_API'],
       [new InvalidResponseError({ ...api, status: 200 }, 'not JSON'), 'InvalidResponseError', 'ERR_OFAUTH_INVALID_RESPONSE'],
+      [new EarlyAnswerError({ ...api, status: 200, bytesSent: 5, bodyLength: 9 }), 'EarlyAnswerError', 'ERR_OFAUTH_EARLY_ANSWER'],
       [new PlanError(['gap']), 'PlanError', 'ERR_OFAUTH_PLAN'],
       [new SizeMismatchError(10, 11), 'SizeMismatchError', 'ERR_OFAUTH_SIZE_MISMATCH'],
       [new UploadExpiredError('2020-01-01T00:00:00Z'), 'UploadExpiredError', 'ERR_OFAUTH_UPLOAD_EXPIRED'],
@@ -49,6 +51,7 @@ describe('the error family', () => {
     const ancestors: Array<[{ prototype: object }, Array<abstract new (...args: never[]) => unknown>]> = [
       [OFAuthApiError, [OFAuthUploadError, Error]],
       [InvalidResponseError, [OFAuthApiError, OFAuthUploadError, Error]],
+      [EarlyAnswerError, [InvalidResponseError, OFAuthApiError, OFAuthUploadError, Error]],
       [NetworkError, [OFAuthUploadError, Error]],
       [TimeoutError, [NetworkError, OFAuthUploadError, Error]],
       [PlanError, [OFAuthUploadError, Error]],

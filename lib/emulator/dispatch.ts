@@ -8,6 +8,7 @@ import { handleInit } from './handle-init';
 import { handlePart } from './handle-part';
 import { handleSingle } from './handle-single';
 import { parseHost } from './request-origin';
+import { answerEarly } from './answer-early';
 import { drainBody, respond, respondRaw } from './respond';
 import { classify, type ServerKind } from './router';
 import type { FaultAction, RouteName } from './types';
@@ -91,6 +92,9 @@ async function preHandle(ctx: RequestContext, action: FaultAction): Promise<'ans
       ctx.req.socket.destroy();
       return 'answered';
     }
+    case 'answerEarly':
+      await answerEarly(ctx, action);
+      return 'answered';
     case 'hang':
       await drainBody(ctx);
       await lifecycle.whenClosed();

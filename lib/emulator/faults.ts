@@ -136,6 +136,8 @@ export function describe(action: FaultAction): string {
       return `slowRead:${action.bytesPerSecond}B/s`;
     case 'body':
       return `body:${action.status ?? 200}`;
+    case 'answerEarly':
+      return `answerEarly:${action.status ?? 200}@${action.afterBytes ?? 0}`;
     case 'hang':
     case 'stallBody':
     case 'mutate':
@@ -187,6 +189,15 @@ function validateAction(action: FaultAction, where: string): void {
       return;
     case 'mutate':
       if (typeof action.fn !== 'function') throw new TypeError(`${where}: mutate needs fn`);
+      return;
+    case 'answerEarly':
+      if (action.status !== undefined && (!Number.isInteger(action.status) || action.status < 100 || action.status > 599)) {
+        throw new TypeError(`${where}: status must be 100..599`);
+      }
+      if (action.body !== undefined && typeof action.body !== 'string') throw new TypeError(`${where}: body must be a string`);
+      if (action.afterBytes !== undefined && !(Number.isSafeInteger(action.afterBytes) && action.afterBytes >= 0)) {
+        throw new TypeError(`${where}: afterBytes must be a non-negative integer`);
+      }
       return;
     case 'hang':
     case 'stallBody':

@@ -61,6 +61,13 @@ export type FaultAction =
   | { type: 'delay'; ms: number }
   /** Throttle reading the body to this rate, then handle normally. */
   | { type: 'slowRead'; bytesPerSecond: number }
+  /**
+   * Read `afterBytes` of the body (default 0), store nothing, answer at once with `status`
+   * (default 200) and `body` (default: a success answer of the route, naming a media for the
+   * single PUT and complete), then close the connection, as a gateway that answers before the
+   * body is read. A client must not count such a 2xx as stored.
+   */
+  | { type: 'answerEarly'; status?: number; body?: string; afterBytes?: number }
   /** Drain the body, store nothing, never answer (the socket is destroyed by `close()`). */
   | { type: 'hang' }
   /** Handle normally (the part IS stored), send headers and half of the JSON body, then stall. */

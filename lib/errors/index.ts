@@ -1,4 +1,5 @@
 export { AbortError } from './abort-error';
+export { EarlyAnswerError, type EarlyAnswerDetails } from './early-answer-error';
 export { EmptySourceError } from './empty-source-error';
 export { InvalidOptionsError } from './invalid-options-error';
 export { InvalidResponseError } from './invalid-response-error';

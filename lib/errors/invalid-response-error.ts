@@ -14,12 +14,8 @@ export class InvalidResponseError extends OFAuthApiError {
 
   readonly reason: string;
 
-  constructor(details: OFAuthApiErrorDetails, reason: string) {
-    super(
-      details,
-      `${details.method} ${details.path} answered HTTP ${details.status} with an invalid body: ${reason}`,
-      'ERR_OFAUTH_INVALID_RESPONSE',
-    );
+  constructor(details: OFAuthApiErrorDetails, reason: string, code = 'ERR_OFAUTH_INVALID_RESPONSE') {
+    super(details, `${details.method} ${details.path} answered HTTP ${details.status} with an invalid body: ${reason}`, code);
     setErrorName(this, 'InvalidResponseError');
     this.reason = reason;
   }

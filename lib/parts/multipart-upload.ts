@@ -97,6 +97,7 @@ export class MultipartUpload implements UploadSink {
             if (bytes === body.length) attempt.bodySent();
           },
           attempt.starting,
+          finalizesOnPut,
         ),
       onDone: ({ part, body, release }, answer) => {
         release();

@@ -1,8 +1,6 @@
 import type { FinalAnswer } from '../answers';
-import { InvalidResponseError } from '../errors';
 import { BODY_SLICE_BYTES, type ProgressTracker } from '../progress';
 import { PushBody } from './push-body';
-import { safePath } from '../redact';
 import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from '../upload-sink';
 
 export interface PlanlessUploadDeps extends SinkDeps {
@@ -31,8 +29,6 @@ export class PlanlessUpload implements UploadSink {
   #written = 0;
   #taken = 0;
   #lastByte: Buffer | undefined;
-  /** Whether the current attempt's body was handed over whole: only then may a 2xx be trusted. */
-  #attemptComplete = false;
 
   constructor(mediaUploadId: string, deps: PlanlessUploadDeps) {
     this.#mediaUploadId = mediaUploadId;
@@ -46,7 +42,6 @@ export class PlanlessUpload implements UploadSink {
     const onAbort = () => this.#live.fail(deps.signal.reason);
     if (deps.signal.aborted) onAbort();
     else deps.signal.addEventListener('abort', onAbort, { once: true });
-    const path = safePath(deps.api.singlePutUrl(mediaUploadId));
     this.#request = deps.api
       .putWhole(
         mediaUploadId,
@@ -54,16 +49,8 @@ export class PlanlessUpload implements UploadSink {
         () => this.#attemptBody(),
         () => this.#replay !== undefined || !this.#live.started,
       )
-      .then((answer) => {
-        if (!this.#attemptComplete) {
-          // A 2xx before the body was complete: the server cannot have the whole file.
-          throw new InvalidResponseError(
-            { status: answer.status, method: 'PUT', path, bodyExcerpt: '', attempts: 1 },
-            `it answered after ${this.#taken} of ${this.#size} bytes, before the body was complete`,
-          );
-        }
-        return answer;
-      })
+      // A 2xx before the body was complete (the last byte waits for `finish`) fails typed in
+      // http.ts: the server cannot hold the whole file.
       .finally(() => {
         deps.signal.removeEventListener('abort', onAbort);
         this.#replay = undefined; // nothing can be re-sent any more
@@ -81,12 +68,9 @@ export class PlanlessUpload implements UploadSink {
   #attemptBody(): AsyncIterable<Uint8Array> {
     const live = this.#live.claim();
     const replayed = this.#replay?.slice() ?? [];
-    this.#attemptComplete = false;
-    const self = this;
     return (async function* () {
       yield* replayed;
       yield* live;
-      self.#attemptComplete = true;
     })();
   }
 

@@ -1,0 +1,37 @@
+import { STATUS_CODES } from 'node:http';
+import { consumeBody } from './body';
+import type { RequestContext } from './context';
+import type { FaultAction } from './types';
+
+/** What a route answers when all went well: what an early answer pretends. */
+function successBody(ctx: RequestContext): string {
+  const { route, mediaUploadId, partNumber } = ctx.match;
+  if (route === 'part') return JSON.stringify({ mediaUploadId, partNumber, etag: '"early"' });
+  if (route === 'single' || route === 'complete') {
+    const media = { id: `media:early:${ctx.record.id}`, type: 'video', isReady: false, hasError: false, createdAt: new Date().toISOString() };
+    return JSON.stringify({ mediaUploadId, media });
+  }
+  return JSON.stringify({ ok: true });
+}
+
+/**
+ * A gateway's answer before the body is read: read `afterBytes` at most, then write a whole
+ * answer (with `Connection: close`) straight onto the socket and read nothing more. The client
+ * has its answer while it is still sending, and whatever it had not handed to its socket buffers
+ * never arrives; it must drop the connection itself (undici does as soon as the answer is
+ * complete). Written raw: Node's ServerResponse would then read on, or reset the connection,
+ * and a reset may destroy the answer before the client reads it. Nothing is stored.
+ */
+export async function answerEarly(ctx: RequestContext, action: Extract<FaultAction, { type: 'answerEarly' }>): Promise<void> {
+  const afterBytes = action.afterBytes ?? 0;
+  if (afterBytes > 0 && (await consumeBody(ctx.req, () => undefined, { ...ctx.body, stopAfter: afterBytes })) === 'aborted') return;
+  const socket = ctx.req.socket;
+  if (socket.destroyed || ctx.res.headersSent) return;
+  const text = action.body ?? successBody(ctx);
+  const status = action.status ?? 200;
+  ctx.record.status = status;
+  ctx.record.error ??= 'answered before the body was read';
+  ctx.req.pause();
+  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}`, 'content-type: application/json', `content-length: ${Buffer.byteLength(text)}`, 'connection: close'];
+  socket.write(`${head.join('\r\n')}\r\n\r\n${text}`);
+}
