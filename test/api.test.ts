@@ -23,13 +23,25 @@ describe('init is retried only where the server cannot have processed it', () =>
     expect(inits(e)).toHaveLength(1);
   });
 
-  it.each([502, 504])('HTTP %i at init comes from a gateway whose upstream may have acted: not retried', async (status) => {
-    const e = await emulator({ faults: [{ route: 'init', nth: 1, action: { type: 'status', status } }] });
+  it('HTTP 504 at init comes from a gateway whose upstream may have acted: not retried', async () => {
+    const e = await emulator({ faults: [{ route: 'init', nth: 1, action: { type: 'status', status: 504 } }] });
     const data = bytes(10 * KiB, 2);
     const error = await uploadToVault(data, options(e, data.length)).catch((err: unknown) => err);
     expect(error).toBeInstanceOf(OFAuthApiError);
-    expect(error).toMatchObject({ status, attempts: 1 });
+    expect(error).toMatchObject({ status: 504, attempts: 1 });
     expect(inits(e)).toHaveLength(1);
+  });
+
+  it('HTTP 502 at init means no valid answer came: retried like 500 (the worst case is one empty session)', async () => {
+    const e = await emulator({ faults: [{ route: 'init', nth: [1, 2], action: { type: 'status', status: 502 } }] });
+    const data = bytes(10 * KiB, 2);
+    const result = await uploadToVault(data, options(e, data.length));
+    expect(inits(e).map((r) => r.status)).toEqual([502, 502, 200]);
+    expect(e.media(result.mediaUploadId)?.sha256).toBe(sha256(data));
+    // Spent retries still end typed.
+    const e2 = await emulator({ faults: [{ route: 'init', action: { type: 'status', status: 502 } }] });
+    const error = await uploadToVault(data, options(e2, data.length, { retries: 2 })).catch((err: unknown) => err);
+    expect(error).toMatchObject({ status: 502, attempts: 3 });
   });
 
   it('a reset while init is sent is not retried', async () => {
