@@ -15,6 +15,12 @@ export class SpareBuffers {
   /** Weak references by byte length; a spare serves only a pool of its exact size. */
   readonly #bySize = new Map<number, WeakRef<Buffer>[]>();
   readonly #maxPerSize: number;
+  /**
+   * Each buffer's one weak reference, made (and registered below) the first time it is kept: a
+   * buffer kept, taken and kept again by upload after upload is registered once, not once per
+   * upload, or the registry's cells would grow for the life of a long-running process.
+   */
+  readonly #refs = new WeakMap<Buffer, WeakRef<Buffer>>();
   /** Forgets a spare the GC took, so sizes nobody asks for again leave no entry behind. */
   readonly #collected = new FinalizationRegistry<{ size: number; ref: WeakRef<Buffer> }>(({ size, ref }) => this.#forget(size, ref));
 
@@ -27,8 +33,8 @@ export class SpareBuffers {
     const list = this.#bySize.get(size);
     if (list === undefined) return undefined;
     let buffer: Buffer | undefined;
-    // A taken spare keeps its registration: if it is ever collected, forgetting a ref that is
-    // no longer listed is a no-op.
+    // A taken spare keeps its registration (and its ref, for its next keep): if it is ever
+    // collected, forgetting a ref that is no longer listed is a no-op.
     while (buffer === undefined && list.length > 0) buffer = list.pop()!.deref();
     if (list.length === 0) this.#bySize.delete(size);
     return buffer;
@@ -49,9 +55,13 @@ export class SpareBuffers {
       if (list === undefined) this.#bySize.set(buffer.length, (list = []));
       // Collected spares leave their list through #forget, so a full list is a live one.
       else if (list.length >= this.#maxPerSize) continue;
-      const ref = new WeakRef(buffer);
+      let ref = this.#refs.get(buffer);
+      if (ref === undefined) {
+        ref = new WeakRef(buffer);
+        this.#refs.set(buffer, ref);
+        this.#collected.register(buffer, { size: buffer.length, ref });
+      } else if (list.includes(ref)) continue;
       list.push(ref);
-      this.#collected.register(buffer, { size: buffer.length, ref });
     }
   }
 
