@@ -1,3 +1,4 @@
+import { execFileSync, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +119,20 @@ describe('uploadFile', () => {
     expect(notFile).toMatchObject({ code: 'ERR_OFAUTH_NOT_A_FILE' });
     await expect(uploadFile(join(dir, 'nope.mp4'), options(e))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(e.requests).toEqual([]);
+  });
+
+  it('a named pipe is refused at once, typed, without waiting for a writer (run in a child: a blocked open hangs even exit)', async () => {
+    const fifo = join(dir, 'pipe.mp4');
+    execFileSync('mkfifo', [fifo]);
+    const script = `
+      import { uploadFile } from ${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))};
+      const error = await uploadFile(${JSON.stringify(fifo)}, { apiKey: 'k', connectionId: 'c', baseUrl: 'http://127.0.0.1:9' }).catch((e) => e);
+      console.log(JSON.stringify({ code: error?.code, message: error?.message }));
+      process.exit(0);`;
+    // No writer ever opens the pipe: a blocking open would wait for one until the timeout kills it.
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 15_000 });
+    expect(child.signal).toBeNull();
+    expect(JSON.parse(child.stdout)).toEqual({ code: 'ERR_OFAUTH_NOT_A_FILE', message: expect.stringContaining('is a named pipe') });
   });
 
   it('the signal aborts it: AbortError, no complete', async () => {

@@ -5,7 +5,7 @@ import type { Emulator } from '../emulator/types';
 import { AbortError } from '../errors';
 import type { UploadArgs } from './args';
 import { BatchReporter } from './batch/batch-reporter';
-import { Manifest } from './batch/manifest';
+import { EMBEDDED_EMULATOR, Manifest, type ManifestTarget } from './batch/manifest';
 import type { Reporter } from './batch/reporter';
 import { runBatch } from './batch/run-batch';
 import { SingleReporter } from './batch/single-reporter';
@@ -16,7 +16,7 @@ import { type Expansion, expandSources } from './sources/expand';
 import { type S3Access, connectS3, loadS3Module } from './sources/s3-client';
 import type { Connection } from './sources/stream-to-vault';
 import { MAX_REDIRECTS } from './sources/url';
-import { type Env, resolveTarget } from './target';
+import { type Env, type Target, resolveTarget } from './target';
 
 export interface UploadIO extends OutputStreams {
   env: Env;
@@ -25,6 +25,13 @@ export interface UploadIO extends OutputStreams {
 
 /** The emulator accepts any non-empty connection id unless told otherwise; this one reads well in its log. */
 const EMULATOR_CONNECTION_ID = 'ofauth-upload-cli';
+
+/** The account a manifest line is for: the embedded emulator is one (its URL changes each run). */
+function manifestTarget(target: Target): ManifestTarget {
+  if (target.kind === 'emulator') return { baseUrl: EMBEDDED_EMULATOR, connectionId: EMULATOR_CONNECTION_ID };
+  // One spelling per server: no trailing slash, the URL parser's case and port.
+  return { baseUrl: new URL(target.baseUrl).href.replace(/\/+$/, ''), connectionId: target.connectionId };
+}
 
 /**
  * Resolves to the exit code; throws a UsageError (exit 2) for what is wrong before anything is
@@ -43,7 +50,7 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
   // One pool for every upload of the batch (and the downloads), so --jobs shares connections.
   const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
   try {
-    manifest = args.manifest === undefined ? undefined : await Manifest.open(args.manifest);
+    manifest = args.manifest === undefined ? undefined : await Manifest.open(args.manifest, manifestTarget(target));
     if (manifest !== undefined && manifest.unreadableLines > 0) {
       out.notice(`${args.manifest}: ${manifest.unreadableLines} line${manifest.unreadableLines === 1 ? '' : 's'} that are not manifest entries ignored`);
     }

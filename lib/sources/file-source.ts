@@ -1,8 +1,11 @@
-import type { BigIntStats } from 'node:fs';
+import { type BigIntStats, constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { EmptySourceError, type FileIdentity, OFAuthUploadError, SourceChangedError } from '../errors';
 import { readFully } from './file-io';
 import type { PartSource } from './part-source';
+
+/** O_NONBLOCK where the platform has it (not on Windows, where opening a pipe does not block). */
+const NONBLOCK = constants.O_NONBLOCK ?? 0;
 
 function identity(stats: BigIntStats): FileIdentity {
   return { size: Number(stats.size), mtimeNs: stats.mtimeNs.toString() };
@@ -28,13 +31,19 @@ export class FileSource implements PartSource {
     this.size = opened.size;
   }
 
-  /** Opens `path` for reading; fails (and closes it) unless it is a non-empty regular file. */
+  /**
+   * Opens `path` for reading; fails (and closes it) unless it is a non-empty regular file.
+   * Non-blocking: a plain open of a FIFO waits in a libuv thread for a writer, deaf to the signal
+   * and holding even `process.exit()`; opened this way it returns at once, and the fstat below
+   * refuses it. (Reads of a regular file ignore the flag.)
+   */
   static async open(path: string): Promise<FileSource> {
-    const handle = await open(path, 'r');
+    const handle = await open(path, constants.O_RDONLY | NONBLOCK);
     try {
       const stats = await handle.stat({ bigint: true });
       if (!stats.isFile()) {
-        throw new OFAuthUploadError(`${path} is not a regular file: stream it with OFAuthUploadStream instead`, 'ERR_OFAUTH_NOT_A_FILE');
+        const kind = stats.isFIFO() ? 'a named pipe' : stats.isDirectory() ? 'a directory' : stats.isSocket() ? 'a socket' : 'not a regular file';
+        throw new OFAuthUploadError(`${path} is ${kind}: stream it with OFAuthUploadStream (or uploadToVault) instead`, 'ERR_OFAUTH_NOT_A_FILE');
       }
       if (stats.size === 0n) throw new EmptySourceError(`${path} is empty; nothing was uploaded (the vault does not take empty files)`);
       return new FileSource(path, handle, identity(stats));

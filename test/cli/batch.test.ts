@@ -201,9 +201,11 @@ describe('--manifest, and a re-run after Ctrl-C', () => {
     for (const id of named) expect(first.emu.media(id)?.completed).toBe(false);
     expect(first.emu.stats.completeCalls).toBe(finalized.length);
     expect(summary1).toMatchObject({ uploaded: recorded.length, cancelled: cancelled.length, notStarted: 6 - recorded.length - cancelled.length });
+    const port = Number(new URL(first.emu.url).port);
     await first.emu.close();
 
-    const second = await emulator();
+    // The same server again (a manifest line counts only for the base URL it names).
+    const second = await emulator({ port });
     const run2 = await runCli([path, '--jobs', '2', '--manifest', manifest, '--json'], { env: second.env });
     expect(run2.code).toBe(0);
     const lines2 = jsonLines(run2.stdout);
@@ -222,5 +224,32 @@ describe('--manifest, and a re-run after Ctrl-C', () => {
     const run3 = await runCli([path, '--manifest', manifest, '--json'], { env: second.env });
     expect(run3.code).toBe(0);
     expect(jsonLines(run3.stdout).at(-1)).toMatchObject({ uploaded: 1, skipped: 5 });
+  });
+});
+
+describe('--manifest across accounts', () => {
+  it('a source recorded for one creator is uploaded for another, and skipped again for the first', async () => {
+    const { emu, env } = await emulator();
+    const { path } = folder('accounts', [300_000, 200_000], 700);
+    const manifest = join(dir, 'accounts.jsonl');
+    const alice = { ...env, OFAUTH_CONNECTION_ID: 'creator_alice' };
+    const bob = { ...env, OFAUTH_CONNECTION_ID: 'creator_bob' };
+    const run1 = await runCli([path, '--manifest', manifest, '--json'], { env: alice });
+    expect(jsonLines(run1.stdout).at(-1)).toMatchObject({ uploaded: 2, skipped: 0 });
+    const run2 = await runCli([path, '--manifest', manifest, '--json'], { env: bob });
+    expect(jsonLines(run2.stdout).at(-1)).toMatchObject({ uploaded: 2, skipped: 0 });
+    const run3 = await runCli([path, '--manifest', manifest, '--json'], { env: alice });
+    expect(jsonLines(run3.stdout).at(-1)).toMatchObject({ uploaded: 0, skipped: 2 });
+    expect(emu.stats.initCalls).toBe(4);
+    const recorded = readFileSync(manifest, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(recorded.map((r) => r.connectionId)).toEqual(['creator_alice', 'creator_alice', 'creator_bob', 'creator_bob']);
+    expect(new Set(recorded.map((r) => r.baseUrl))).toEqual(new Set([emu.url]));
+    // Uploads to the embedded emulator (no API key) are not taken for uploads to this server.
+    const trial = join(dir, 'trial.jsonl');
+    const run4 = await runCli([path, '--manifest', trial, '--json'], { env: {} });
+    expect(jsonLines(run4.stdout).at(-1)).toMatchObject({ uploaded: 2 });
+    expect(readFileSync(trial, 'utf8')).toContain('"baseUrl":"embedded-emulator"');
+    const run5 = await runCli([path, '--manifest', trial, '--json'], { env: alice });
+    expect(jsonLines(run5.stdout).at(-1)).toMatchObject({ uploaded: 2, skipped: 0 });
   });
 });

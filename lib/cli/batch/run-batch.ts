@@ -24,9 +24,12 @@ export interface BatchRun {
   notice?: (line: string) => void;
 }
 
-/** The identity known before a source is opened: a file's stat, an S3 object's listing. */
+/**
+ * The identity known before a source is opened: an S3 object's listing, so a recorded object is
+ * skipped without a request. Not a file's: the folder was listed when the batch began, and a file
+ * changed since then must be judged by the stat taken when it is opened (file.ts).
+ */
 function identityBeforeOpening(item: SourceItem): SourceIdentity | undefined {
-  if (item.kind === 'file' && item.stats !== undefined) return { kind: 'file', ...item.stats };
   if (item.kind === 's3' && item.listed?.etag !== undefined) return { kind: 'etag', etag: item.listed.etag, size: item.listed.size };
   return undefined;
 }

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { close, constants, createReadStream, fstat, open } from 'node:fs';
+import { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { uploadFile } from '../../upload-file';
@@ -9,6 +10,14 @@ import { SourceError } from '../source-error';
 import { chooseContentType } from './content-type';
 import type { OpenedSource, SourceIdentity, SourceItem } from './source-item';
 import { type StreamContext, type StreamResult, streamToVault } from './stream-to-vault';
+
+/** A regular file (uploaded in place, by path) or anything else (streamed). */
+type OpenedFile =
+  | { kind: 'regular'; filename: string; contentType: string; identity: SourceIdentity & { kind: 'file' } }
+  | { kind: 'stream'; opened: OpenedSource };
+
+const openAsync = promisify(open);
+const fstatAsync = promisify(fstat);
 
 export type FileItem = Extract<SourceItem, { kind: 'file' }>;
 
@@ -23,43 +32,62 @@ function openProblem(item: FileItem, error: unknown): SourceError {
   return new SourceError(`cannot read ${JSON.stringify(item.source)}: ${reason}`, { reason: 'unreadable', source: item.source, cause: error });
 }
 
-async function openFile(item: FileItem, overrides: FileOverrides): Promise<OpenedSource> {
-  let handle: FileHandle;
+/**
+ * Opens without blocking: a plain open of a named pipe waits in a libuv thread for a writer, where
+ * no signal reaches it and even a second Ctrl-C cannot end the process. The fd of a pipe is read
+ * as a socket (the event loop waits for its writer, and destroying it stops the wait).
+ */
+async function openFile(item: FileItem, overrides: FileOverrides): Promise<OpenedFile> {
+  let fd: number;
   try {
-    handle = await open(item.path, 'r');
+    fd = await openAsync(item.path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   } catch (error) {
     throw openProblem(item, error);
   }
+  let owned = true;
   try {
-    // The handle's own stat: what is read below is this file, whatever happens to the path.
-    const stats = await handle.stat();
-    let size: number | undefined;
-    let identity: OpenedSource['identity'];
-    if (stats.isFile()) {
-      size = stats.size;
-      identity = { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs };
-      if (size === 0) throw new SourceError(`${JSON.stringify(item.source)} is empty: the vault takes no empty files`, { reason: 'empty', source: item.source });
-    } else {
-      // A named pipe: spooled, unless --size said how long it is.
-      size = item.declaredSize;
-    }
+    // The fd's own stat: what is read below is this file, whatever happens to the path.
+    const stats = await fstatAsync(fd);
     const filename = overrides.filename ?? basename(item.path);
-    const stream = handle.createReadStream();
+    const contentType = chooseContentType(filename, undefined, overrides.contentType);
+    if (stats.isFile()) {
+      if (stats.size === 0) throw new SourceError(`${JSON.stringify(item.source)} is empty: the vault takes no empty files`, { reason: 'empty', source: item.source });
+      // Uploaded in place by uploadFile, which opens it again: nothing is read through this fd.
+      await closeFd(fd);
+      owned = false;
+      return { kind: 'regular', filename, contentType, identity: { kind: 'file', size: stats.size, mtimeMs: stats.mtimeMs } };
+    }
+    let stream: Readable;
+    if (stats.isFIFO()) {
+      stream = new Socket({ fd, readable: true, writable: false });
+      owned = false; // the socket closes it
+    } else {
+      // A character device (a tty, /dev/zero): opening it does not block, reading it must.
+      await closeFd(fd);
+      owned = false;
+      stream = createReadStream(item.path);
+    }
+    // A named pipe: spooled, unless --size said how long it is.
     return {
-      stream,
-      size,
-      filename,
-      contentType: chooseContentType(filename, undefined, overrides.contentType),
-      ...(identity === undefined ? {} : { identity }),
-      close: async () => {
-        stream.destroy();
-        await handle.close().catch(() => undefined);
+      kind: 'stream',
+      opened: {
+        stream,
+        size: item.declaredSize,
+        filename,
+        contentType,
+        close: async () => {
+          stream.destroy();
+        },
       },
     };
   } catch (error) {
-    await handle.close().catch(() => undefined);
+    if (owned) await closeFd(fd);
     throw error instanceof SourceError ? error : openProblem(item, error);
   }
+}
+
+function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve) => close(fd, () => resolve()));
 }
 
 /**
@@ -69,9 +97,9 @@ async function openFile(item: FileItem, overrides: FileOverrides): Promise<Opene
  */
 export async function uploadFileSource(item: FileItem, ctx: StreamContext, overrides: FileOverrides): Promise<StreamResult> {
   const opened = await openFile(item, overrides);
+  if (opened.kind === 'stream') return streamToVault(opened.opened, ctx);
   const { identity } = opened;
-  if (identity?.kind !== 'file') return streamToVault(opened, ctx);
-  await opened.close();
+  // The identity as the file is now, when its turn came: not as the folder listing saw it.
   if (ctx.recorded(identity)) return { kind: 'skipped', identity };
   return uploadInPlace(item.path, opened.filename, opened.contentType, identity, ctx);
 }
