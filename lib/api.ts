@@ -6,6 +6,16 @@ import { type PlanPart, type UploadSession, parseInitAnswer } from './plan';
 import type { PartBody } from './parts/part-body';
 import { safePath } from './redact';
 
+/**
+ * A storage service refusing a presigned URL that has expired: S3 (and S3-compatible stores)
+ * answer 403 `<Code>AccessDenied</Code><Message>Request has expired</Message>`, or
+ * `<Code>ExpiredToken</Code>` when the signing credentials expired; GCS says `ExpiredToken` too.
+ */
+export function isExpiredSignature(error: OFAuthApiError): boolean {
+  if (error.status !== 403 && error.status !== 400) return false;
+  return /<Code>\s*(ExpiredToken|TokenExpired)\s*<\/Code>|Request has expired/i.test(error.bodyExcerpt);
+}
+
 /** What the API is told about the upload and its caller. */
 export type ApiIdentity = Pick<ResolvedOptions, 'apiKey' | 'connectionId' | 'baseUrl' | 'filename' | 'contentType' | 'vaultUpload'>;
 
@@ -112,8 +122,9 @@ export class UploadApi {
       );
       return parsePartAnswer(answer, { ...this.#ctx(part.uploadUrl, 'PUT', mediaUploadId, querySecrets), partNumber: part.partNumber, foreign });
     } catch (error) {
-      // A session the server has let go of: say so rather than a bare 410/404.
-      if (error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs)) {
+      // A session the server has let go of, or a presigned URL past its expiry: say so rather
+      // than a bare 410/403, so a source that can be read again starts a new session.
+      if (error instanceof OFAuthApiError && (error.status === 410 || Date.now() >= expiresAtMs || (foreign && isExpiredSignature(error)))) {
         throw new UploadExpiredError(expiresAt, { cause: error });
       }
       throw error;

@@ -54,7 +54,7 @@ export async function uploadFile(path: string, options: UploadFileOptions): Prom
     const contentType = resolved.contentType ?? contentTypeFor(filename);
     const transport: TransportSettings = { ...resolved, filename, contentType };
     const run: FileRun = { options: resolved, transport, source, signal: controller.signal, journal: undefined };
-    if (resolved.resume === false) return await attempt(run, freshSession(run));
+    if (resolved.resume === false) return await uploadFresh(run);
     return await uploadResumable(run, path, resolved.resume === true ? defaultResumeDir() : (resolved.resume.dir ?? defaultResumeDir()));
   } finally {
     userSignal?.removeEventListener('abort', onAbort);
@@ -89,7 +89,7 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
       `uploadFile: the resume journal dir ${dir} cannot be used (${typeof code === 'string' ? code : String(error)}); the upload goes on, but could not be resumed`,
       { code: 'OFAUTH_RESUME_JOURNAL' },
     );
-    return attempt(run, freshSession(run));
+    return uploadFresh(run);
   }
   run.journal = journal;
   try {
@@ -116,7 +116,7 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
         }
       }
     }
-    result ??= await attempt(run, freshSession(run, restarted));
+    result ??= await uploadFresh(run, restarted);
     await journal.remove();
     return result;
   } catch (error) {
@@ -126,6 +126,21 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
     throw error;
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * The upload in a new session. Should that session (or its presigned part URLs) expire before the
+ * file is all sent, the file is read again into one more new session (the journal follows it): a
+ * slow link or a long pause must not cost an upload the source can replay. Once only, so a
+ * server handing out dead plans fails typed rather than loops.
+ */
+async function uploadFresh(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'previousMediaUploadId'>): Promise<UploadResult> {
+  try {
+    return await attempt(run, freshSession(run, restarted));
+  } catch (error) {
+    if (!(error instanceof UploadExpiredError) || run.signal.aborted) throw error;
+    return attempt(run, freshSession(run));
   }
 }
 

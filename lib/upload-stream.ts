@@ -1,7 +1,7 @@
 import { setMaxListeners } from 'node:events';
 import { Writable } from 'node:stream';
 import type { UploadApi } from './api';
-import { AbortError, EmptySourceError, SizeMismatchError } from './errors';
+import { AbortError, EmptySourceError, SizeMismatchError, UploadExpiredError } from './errors';
 import { type SinkContext, createUploadApi, openSink } from './open-upload';
 import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, resolveOptions } from './options';
 import type { UploadSession } from './plan';
@@ -134,18 +134,22 @@ export class OFAuthUploadStream extends Writable {
     return work;
   }
 
-  /** Opens the session for `size` bytes and the sink that fits its answer. */
-  #open(size: number, source: PartSource | undefined): Promise<UploadSink> {
+  /**
+   * Opens the session for `size` bytes and the sink that fits its answer. By default on the
+   * stream's own API and signal, a failure failing the stream; a spooled upload passes an
+   * attempt's own, so an expired session can be replaced by a new one.
+   */
+  #open(size: number, source: PartSource | undefined, attempt?: { api: UploadApi; signal: AbortSignal; onError: (error: unknown) => void }): Promise<UploadSink> {
     const { concurrency, maxBufferMemory, planlessRetryBuffer } = this.#options;
     const context: SinkContext = {
-      api: this.#api,
-      signal: this.#controller.signal,
+      api: attempt?.api ?? this.#api,
+      signal: attempt?.signal ?? this.#controller.signal,
       concurrency,
       maxBufferMemory,
       planlessRetryBuffer,
       onProgress: (p) => this.#emitSafely('progress', p),
       onPart: (receipt) => this.emit('part', receipt),
-      onError: this.#fail,
+      onError: attempt?.onError ?? this.#fail,
     };
     return openSink(size, source, context, (session) => {
       this.#session = session;
@@ -219,16 +223,48 @@ export class OFAuthUploadStream extends Writable {
     return this.#sink.finish();
   }
 
-  /** The source has ended: its size is known, so open the session and upload from the spool. */
+  /**
+   * The source has ended: its size is known, so open the session and upload from the spool.
+   * The spool can be read again: should the session (or its presigned part URLs) expire before
+   * every part is sent, one new session is opened and the upload starts over from the spool.
+   */
   async #finishSpooled(spool: Spool): Promise<UploadResult> {
     const source = await spool.finish();
     try {
       if (source.size === 0) throw new EmptySourceError();
-      const sink = await (this.#starting = this.#open(source.size, source));
-      this.#sink = sink;
-      return await sink.finish();
+      try {
+        return await this.#spooledAttempt(source);
+      } catch (error) {
+        if (!(error instanceof UploadExpiredError) || this.#controller.signal.aborted) throw error;
+        return await this.#spooledAttempt(source);
+      }
     } finally {
       await source.close();
+    }
+  }
+
+  /** One session's worth of a spooled upload, on a signal of its own (a child of the stream's). */
+  async #spooledAttempt(source: PartSource): Promise<UploadResult> {
+    const controller = new AbortController();
+    setMaxListeners(0, controller.signal);
+    const follow = () => controller.abort(this.#controller.signal.reason);
+    this.#controller.signal.addEventListener('abort', follow, { once: true });
+    const fail = (error: unknown) => {
+      if (!controller.signal.aborted) controller.abort(error);
+    };
+    let sink: UploadSink | undefined;
+    try {
+      const api = createUploadApi(this.#options, controller.signal);
+      sink = await (this.#starting = this.#open(source.size, source, { api, signal: controller.signal, onError: fail }));
+      this.#sink = sink;
+      return await sink.finish();
+    } catch (error) {
+      fail(error);
+      // Nothing of this session may still run when the next starts or the stream fails.
+      await sink?.settled();
+      throw error;
+    } finally {
+      this.#controller.signal.removeEventListener('abort', follow);
     }
   }
 
