@@ -45,6 +45,8 @@ export interface UploadArgs {
 export interface EmulatorArgs {
   port: number;
   partSize?: number;
+  /** OFAuth's per-connection limiter: refill per minute and bucket size. */
+  rateLimit?: { perMinute: number; burst: number };
   json: boolean;
 }
 
@@ -80,9 +82,21 @@ const uploadOptions = {
 const emulatorOptions = {
   port: { type: 'string' },
   'part-size': { type: 'string' },
+  'rate-limit': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
+
+/** `PER_MINUTE[/BURST]`, e.g. `60/90` (the standard plan); the burst defaults to the rate. */
+function rateLimit(text: string): { perMinute: number; burst: number } {
+  const match = /^\s*(\d+)\s*(?:\/\s*(\d+)\s*)?$/.exec(text);
+  const perMinute = Number(match?.[1]);
+  const burst = match?.[2] === undefined ? perMinute : Number(match[2]);
+  if (match === null || !Number.isSafeInteger(perMinute) || perMinute < 1 || !Number.isSafeInteger(burst) || burst < 1) {
+    throw new UsageError(`--rate-limit must be PER_MINUTE or PER_MINUTE/BURST with whole numbers >= 1 (the standard plan: 60/90), got ${JSON.stringify(text)}`);
+  }
+  return { perMinute, burst };
+}
 
 function integer(flag: string, text: string, min: number, max: number): number {
   const value = /^\d+$/.test(text.trim()) ? Number(text) : Number.NaN;
@@ -119,6 +133,7 @@ function parseEmulator(argv: string[]): Command {
     args: {
       port: values.port === undefined ? 0 : integer('port', values.port, 0, 65_535),
       ...(values['part-size'] === undefined ? {} : { partSize: byteCount('part-size', values['part-size']) }),
+      ...(values['rate-limit'] === undefined ? {} : { rateLimit: rateLimit(values['rate-limit']) }),
       json: values.json ?? false,
     },
   };

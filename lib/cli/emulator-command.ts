@@ -30,6 +30,7 @@ export async function runEmulator(args: EmulatorArgs, out: Output): Promise<numb
     host: '127.0.0.1',
     port: args.port,
     ...(args.partSize === undefined ? {} : { partSize: args.partSize }),
+    ...(args.rateLimit === undefined ? {} : { rateLimit: args.rateLimit }),
   }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE') throw new UsageError(`port ${args.port} is already in use`);
     throw error;
@@ -38,6 +39,7 @@ export async function runEmulator(args: EmulatorArgs, out: Output): Promise<numb
     [
       `OFAuth upload emulator listening on ${emulator.url}`,
       `  test API key    ${emulator.apiKey}  (header apiKey; any non-empty x-connection-id is accepted)`,
+      ...(args.rateLimit === undefined ? [] : [`  rate limit      ${args.rateLimit.perMinute} requests/min per connection id, burst ${args.rateLimit.burst} (429 when the bucket is empty)`]),
       `  try             OFAUTH_BASE_URL=${emulator.url} OFAUTH_API_KEY=${emulator.apiKey} OFAUTH_CONNECTION_ID=test ofauth-upload <file>`,
       'Ctrl-C to stop.',
       '',
@@ -45,8 +47,9 @@ export async function runEmulator(args: EmulatorArgs, out: Output): Promise<numb
     { url: emulator.url, apiKey: emulator.apiKey },
   );
   await stopped;
-  const { initCalls, partPuts, singlePuts, completeCalls } = emulator.stats;
-  out.notice(`Stopping: ${initCalls} init, ${partPuts} part PUTs, ${singlePuts} single PUTs, ${completeCalls} complete calls served.`);
+  const { initCalls, partPuts, singlePuts, completeCalls, rateLimited } = emulator.stats;
+  const refused = args.rateLimit === undefined ? '' : `, ${rateLimited} refused by the rate limit`;
+  out.notice(`Stopping: ${initCalls} init, ${partPuts} part PUTs, ${singlePuts} single PUTs, ${completeCalls} complete calls served${refused}.`);
   await emulator.close();
   return EXIT_OK;
 }

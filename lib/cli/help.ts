@@ -17,7 +17,7 @@ export function uploadHelp(version: string): string {
 Usage:
   ofauth-upload SOURCE... [options]
   ofauth-upload --sample SIZE [options]            generated pseudo-random data, no file
-  ofauth-upload emulator [--port N] [--part-size SIZE]
+  ofauth-upload emulator [--port N] [--part-size SIZE] [--rate-limit R[/B]]
 
 Sources:
   clip.mp4              a file
@@ -85,7 +85,7 @@ export function emulatorHelp(version: string): string {
   return `ofauth-upload ${version}: run the OFAuth upload emulator in the foreground
 
 Usage:
-  ofauth-upload emulator [--port N] [--part-size SIZE] [--json]
+  ofauth-upload emulator [--port N] [--part-size SIZE] [--rate-limit PER_MINUTE[/BURST]] [--json]
 
 It serves the upload endpoints (init, parts, single PUT, complete, check) on 127.0.0.1,
 prints its URL and the test API key, and runs until Ctrl-C (then exits 0).
@@ -94,6 +94,9 @@ Options:
   --port N            port to listen on (default: a free one)
   --part-size SIZE    part size of the plans it hands out (default 5MiB); decimal
                       kB/MB/GB/TB (powers of 1000) or binary KiB/MiB/GiB/TiB (1024)
+  --rate-limit R[/B]  OFAuth's per-connection limit: a token bucket per x-connection-id
+                      refilled at R requests a minute, holding B (default R); an empty
+                      bucket answers 429 at once. The standard plan is 60/90
   --json              print the URL and key as one JSON line
   -h, --help          this help
 `;

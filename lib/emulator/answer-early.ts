@@ -1,7 +1,7 @@
-import { STATUS_CODES } from 'node:http';
 import { consumeBody } from './body';
 import type { RequestContext } from './context';
 import type { FaultAction } from './types';
+import { answerUnread } from './unread-answer';
 
 /** What a route answers when all went well: what an early answer pretends. */
 function successBody(ctx: RequestContext): string {
@@ -25,13 +25,8 @@ function successBody(ctx: RequestContext): string {
 export async function answerEarly(ctx: RequestContext, action: Extract<FaultAction, { type: 'answerEarly' }>): Promise<void> {
   const afterBytes = action.afterBytes ?? 0;
   if (afterBytes > 0 && (await consumeBody(ctx.req, () => undefined, { ...ctx.body, stopAfter: afterBytes })) === 'aborted') return;
-  const socket = ctx.req.socket;
-  if (socket.destroyed || ctx.res.headersSent) return;
   const text = action.body ?? successBody(ctx);
   const status = action.status ?? 200;
-  ctx.record.status = status;
   ctx.record.error ??= 'answered before the body was read';
-  ctx.req.pause();
-  const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}`, 'content-type: application/json', `content-length: ${Buffer.byteLength(text)}`, 'connection: close'];
-  socket.write(`${head.join('\r\n')}\r\n\r\n${text}`);
+  answerUnread(ctx, status, text);
 }

@@ -5,6 +5,7 @@ import type { FaultInjector } from './faults';
 import type { Lifecycle } from './lifecycle';
 import type { MediaStore } from './media-store';
 import type { ResolvedOptions } from './options';
+import type { RateLimiter } from './rate-limiter';
 import type { Recorder } from './recorder';
 import type { RouteMatch, ServerKind } from './router';
 import type { UrlSigner } from './signing';
@@ -18,6 +19,8 @@ export interface EmulatorState {
   faults: FaultInjector;
   lifecycle: Lifecycle;
   signer: UrlSigner;
+  /** OFAuth's per-connection token buckets, when `rateLimit` is set. */
+  limiter: RateLimiter | undefined;
   /** Filled once both servers listen. */
   urls: { api: string; foreign: string | undefined };
 }
@@ -31,6 +34,8 @@ export interface RequestContext {
   record: RequestRecord;
   /** How this request's body is read (throttled by a slowRead fault). */
   body: BodyOptions;
+  /** Headers every answer to this request carries (the rate limiter's). */
+  headers: Record<string, string>;
 }
 
 /** Resolves to the answer to send, or undefined when the client left mid-body (nothing to send). */

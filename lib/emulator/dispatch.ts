@@ -7,9 +7,11 @@ import { handleComplete } from './handle-complete';
 import { handleInit } from './handle-init';
 import { handlePart } from './handle-part';
 import { handleSingle } from './handle-single';
+import type { RateLimiter } from './rate-limiter';
 import { parseHost } from './request-origin';
 import { answerEarly } from './answer-early';
 import { drainBody, respond, respondRaw } from './respond';
+import { answerUnread } from './unread-answer';
 import { classify, type ServerKind } from './router';
 import type { FaultAction, RouteName } from './types';
 
@@ -29,7 +31,7 @@ export function dispatch(state: EmulatorState, server: ServerKind, req: Incoming
   res.once('close', () => {
     record.endedAt = Date.now();
   });
-  const ctx: RequestContext = { state, server, req, res, match, record, body: { lifecycle: state.lifecycle, record } };
+  const ctx: RequestContext = { state, server, req, res, match, record, body: { lifecycle: state.lifecycle, record }, headers: {} };
   run(ctx).catch((error: unknown) => {
     record.error = `emulator error: ${error instanceof Error ? error.message : String(error)}`;
     if (res.headersSent || res.destroyed) {
@@ -48,6 +50,8 @@ async function run(ctx: RequestContext): Promise<void> {
     await respond(ctx, fail(400, 'missing or malformed Host header'), undefined);
     return;
   }
+  // The limiter stands in front of the API, as OFAuth's gateway does: before faults and handlers.
+  if (ctx.server === 'api' && state.limiter !== undefined && limit(ctx, state.limiter) === 'refused') return;
   const contentLength = Number(ctx.req.headers['content-length'] ?? 0);
   const picked = state.faults.pick({
     route: match.route,
@@ -68,6 +72,29 @@ async function run(ctx: RequestContext): Promise<void> {
   const answer = await HANDLERS[match.route](ctx);
   // No answer: the client left mid-body and whatever it sent was dropped.
   if (answer) await respond(ctx, answer, action);
+}
+
+/**
+ * Takes a token from the request's connection bucket and sets the X-RateLimit-* headers every
+ * answer carries. An empty bucket answers 429 at once, without reading the body: whatever the
+ * client had not yet handed to its socket never arrives.
+ */
+function limit(ctx: RequestContext, limiter: RateLimiter): 'allowed' | 'refused' {
+  const options = ctx.state.options.rateLimit!;
+  const connection = ctx.req.headers['x-connection-id'];
+  const decision = limiter.take(typeof connection === 'string' ? connection : '');
+  if (options.headers !== 'none') {
+    ctx.headers['x-ratelimit-limit'] = String(options.perMinute);
+    ctx.headers['x-ratelimit-remaining'] = String(decision.remaining);
+    const resetSeconds = options.headers === 'epoch' ? Math.ceil(decision.fullAtMs / 1000) : Math.max(0, Math.ceil((decision.fullAtMs - Date.now()) / 1000));
+    ctx.headers['x-ratelimit-reset'] = String(resetSeconds);
+  }
+  if (decision.allowed) return 'allowed';
+  ctx.state.recorder.stats.rateLimited += 1;
+  ctx.record.error = 'rate limited';
+  const retryAfter: Record<string, string> = options.retryAfter ? { 'retry-after': String(Math.max(1, Math.ceil(decision.retryAfterMs / 1000))) } : {};
+  answerUnread(ctx, 429, JSON.stringify({ error: 'Too Many Requests: rate limit exceeded for this connection' }), retryAfter);
+  return 'refused';
 }
 
 /**

@@ -1,5 +1,5 @@
 import { MALFORMED_PLAN_KINDS, type MalformedPlanKind } from './malformed-plans';
-import type { EmulatorHashing, EmulatorMode, EmulatorOptions, FaultRule, InitPlan, PlanContext, RandomFaults } from './types';
+import type { EmulatorHashing, EmulatorMode, EmulatorOptions, EmulatorRateLimit, FaultRule, InitPlan, PlanContext, RandomFaults } from './types';
 
 export const DEFAULT_EMULATOR_API_KEY = 'emulator-test-key';
 export const DEFAULT_PART_SIZE = 5 * 1024 * 1024;
@@ -30,6 +30,7 @@ export interface ResolvedOptions {
   maxRequestLog: number;
   forgetAfterMs: number;
   maxHeldParts: number;
+  rateLimit: Required<EmulatorRateLimit> | undefined;
 }
 
 const MODES: readonly EmulatorMode[] = ['auto', 'single', 'multipart', 'planless'];
@@ -57,6 +58,7 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
     maxRequestLog: options.maxRequestLog ?? DEFAULT_MAX_REQUEST_LOG,
     forgetAfterMs: options.forgetAfterMs ?? DEFAULT_FORGET_AFTER_MS,
     maxHeldParts: options.maxHeldParts ?? DEFAULT_MAX_HELD_PARTS,
+    rateLimit: resolveRateLimit(options.rateLimit),
   };
   if (!Number.isSafeInteger(resolved.port) || resolved.port < 0 || resolved.port > 65535) {
     throw new TypeError(`emulator: port must be an integer 0..65535, got ${String(options.port)}`);
@@ -84,5 +86,21 @@ export function resolveOptions(options: EmulatorOptions = {}): ResolvedOptions {
       throw new TypeError(`emulator: ${name} must be an integer >= 0 or Infinity, got ${String(options[name])}`);
     }
   }
+  return resolved;
+}
+
+function resolveRateLimit(limit: EmulatorRateLimit | undefined): Required<EmulatorRateLimit> | undefined {
+  if (limit === undefined) return undefined;
+  const resolved = { perMinute: limit.perMinute, burst: limit.burst ?? limit.perMinute, headers: limit.headers ?? 'epoch', retryAfter: limit.retryAfter ?? false };
+  if (!(Number.isFinite(resolved.perMinute) && resolved.perMinute > 0)) {
+    throw new TypeError(`emulator: rateLimit.perMinute must be a number > 0, got ${String(limit.perMinute)}`);
+  }
+  if (!(Number.isSafeInteger(resolved.burst) && resolved.burst >= 1)) {
+    throw new TypeError(`emulator: rateLimit.burst must be an integer >= 1, got ${String(limit.burst)}`);
+  }
+  if (!['epoch', 'delta', 'none'].includes(resolved.headers)) {
+    throw new TypeError(`emulator: rateLimit.headers must be 'epoch', 'delta' or 'none', got ${String(limit.headers)}`);
+  }
+  if (typeof resolved.retryAfter !== 'boolean') throw new TypeError('emulator: rateLimit.retryAfter must be a boolean');
   return resolved;
 }

@@ -16,6 +16,7 @@ function zeroStats(): EmulatorStats {
     activePuts: 0,
     maxConcurrentPuts: 0,
     faultsInjected: 0,
+    rateLimited: 0,
     authViolations: 0,
     heldBytes: 0,
     maxHeldBytes: 0,

@@ -65,6 +65,7 @@ export async function respondRaw(ctx: RequestContext, raw: RawAnswer): Promise<v
 function write(ctx: RequestContext, raw: RawAnswer): void {
   ctx.record.status = raw.status;
   ctx.res.writeHead(raw.status, {
+    ...ctx.headers,
     ...raw.headers,
     'content-type': raw.contentType,
     'content-length': String(Buffer.byteLength(raw.text)),
@@ -76,6 +77,6 @@ function write(ctx: RequestContext, raw: RawAnswer): void {
 function stall(ctx: RequestContext, raw: RawAnswer): void {
   const bytes = Buffer.from(raw.text);
   ctx.record.status = raw.status;
-  ctx.res.writeHead(raw.status, { ...raw.headers, 'content-type': raw.contentType, 'content-length': String(bytes.length) });
+  ctx.res.writeHead(raw.status, { ...ctx.headers, ...raw.headers, 'content-type': raw.contentType, 'content-length': String(bytes.length) });
   ctx.res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
 }

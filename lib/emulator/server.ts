@@ -5,6 +5,7 @@ import { FaultInjector } from './faults';
 import { Lifecycle } from './lifecycle';
 import { MediaStore } from './media-store';
 import { resolveOptions } from './options';
+import { RateLimiter } from './rate-limiter';
 import { Recorder } from './recorder';
 import type { ServerKind } from './router';
 import { UrlSigner } from './signing';
@@ -88,6 +89,7 @@ class RunningEmulator implements Emulator {
     this.state.recorder.reset();
     this.state.store.clear();
     this.state.faults.reset();
+    this.state.limiter?.reset();
   }
 
   close(): Promise<void> {
@@ -111,6 +113,7 @@ export async function startEmulator(options?: EmulatorOptions): Promise<Emulator
     faults: new FaultInjector(resolved.faults, resolved.randomFaults),
     lifecycle: new Lifecycle(),
     signer: new UrlSigner(),
+    limiter: resolved.rateLimit === undefined ? undefined : new RateLimiter(resolved.rateLimit),
     urls,
   };
   const api = makeServer(state, 'api');

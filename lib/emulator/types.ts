@@ -186,6 +186,8 @@ export interface EmulatorStats {
   activePuts: number;
   maxConcurrentPuts: number;
   faultsInjected: number;
+  /** Requests the rate limiter refused (429). */
+  rateLimited: number;
   /** apiKey / x-connection-id headers received by the foreign part server. */
   authViolations: number;
   /** Part bytes held right now for in-order hashing (out-of-order or not-yet-next parts). */
@@ -195,6 +197,26 @@ export interface EmulatorStats {
 
 export interface PlanContext {
   size: number;
+}
+
+/**
+ * OFAuth's per-connection limiter (its "Rate Limiting" page): a token bucket per x-connection-id
+ * over every route of the API origin, refilled at `perMinute` a minute up to `burst`. An empty
+ * bucket answers 429 at once, before reading the body, as a gateway would.
+ */
+export interface EmulatorRateLimit {
+  /** Tokens refilled per minute (the standard plan: 60). */
+  perMinute: number;
+  /** Bucket size: requests that may go at once after a pause (the standard plan: 90). Default `perMinute`. */
+  burst?: number;
+  /**
+   * The X-RateLimit-* headers on every answer of the API origin: Limit (`perMinute`), Remaining
+   * (whole tokens left), Reset (when the bucket is full again: 'epoch' Unix seconds, or 'delta'
+   * seconds from now), or 'none' to send none. Default 'epoch'.
+   */
+  headers?: 'epoch' | 'delta' | 'none';
+  /** Send Retry-After (seconds until a token is back) on refusals. Default false: the docs do not promise it. */
+  retryAfter?: boolean;
 }
 
 export interface EmulatorOptions {
@@ -248,6 +270,8 @@ export interface EmulatorOptions {
    * Infinity holds any number. Never applies with hashing 'none' (nothing is held then).
    */
   maxHeldParts?: number;
+  /** Model OFAuth's per-connection rate limit. Default: none (every request is served). */
+  rateLimit?: EmulatorRateLimit;
 }
 
 export interface Emulator {

@@ -99,6 +99,8 @@ describe('parseCommand', () => {
       args: { port: 8080, partSize: 8 * 1024 ** 2, json: false },
     });
     expect(parseCommand(['emulator', '-h'])).toEqual({ kind: 'help', topic: 'emulator' });
+    expect(parseCommand(['emulator', '--rate-limit', '60/90'])).toMatchObject({ args: { rateLimit: { perMinute: 60, burst: 90 } } });
+    expect(parseCommand(['emulator', '--rate-limit', '120'])).toMatchObject({ args: { rateLimit: { perMinute: 120, burst: 120 } } });
     // A file literally named "emulator" is reachable as a path.
     expect(parseCommand(['./emulator'])).toMatchObject({ args: { sources: [{ kind: 'path', path: './emulator' }] } });
   });
@@ -149,6 +151,9 @@ describe('parseCommand', () => {
     [['-', '--size', '1', '--resume-dir', '/j'], /--resume-dir applies to files: stdin, URLs, S3 objects and --sample are read once/],
     [['--sample', '1MiB', '--resume-dir', '/j'], /--resume-dir applies to files/],
     [['emulator', 'extra'], /unexpected argument "extra"/],
+    [['emulator', '--rate-limit', '60/0'], /--rate-limit must be PER_MINUTE or PER_MINUTE\/BURST/],
+    [['emulator', '--rate-limit', 'fast'], /--rate-limit must be PER_MINUTE/],
+    [['emulator', '--rate-limit', '1.5'], /--rate-limit must be PER_MINUTE/],
     // A bad size names every accepted form, both families with their bases, and what was wrong.
     [['-', '--size', '10mb'], /--size must be a byte count > 0: a whole number of bytes, or a number with a decimal unit kB, MB, GB, TB \(powers of 1000\) or a binary unit KiB, MiB, GiB, TiB \(powers of 1024\).*; "10mb" is ambiguous/],
     [['--sample', '5K'], /--sample must be a byte count > 0: .*kB, MB, GB, TB.*KiB, MiB, GiB, TiB.*"5K" is ambiguous: write 5kB/],

@@ -1,3 +1,4 @@
+import { request as undiciRequest } from 'undici';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -335,6 +336,44 @@ describe('help, version, emulator', () => {
     const run = await running;
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('1 init, 3 part PUTs, 0 single PUTs, 1 complete calls served');
+  });
+});
+
+describe('`emulator --rate-limit`', () => {
+  it('models the per-connection token bucket: the burst passes, then 429 with X-RateLimit-* headers', async () => {
+    let child: ChildProcess | undefined;
+    let firstLine = '';
+    const running = runCli(['emulator', '--rate-limit', '60/3', '--json'], {
+      onSpawn: (c) => {
+        child = c;
+        c.stdout?.on('data', (chunk: Buffer) => {
+          if (!firstLine.includes('\n')) firstLine += chunk.toString();
+        });
+      },
+    });
+    try {
+      await waitFor(() => firstLine.includes('\n'));
+      const info = JSON.parse(firstLine) as { url: string; apiKey: string };
+      const statuses: number[] = [];
+      let last: Record<string, unknown> = {};
+      for (let i = 0; i < 4; i++) {
+        const answer = await undiciRequest(`${info.url}/v2/access/uploads/init`, {
+          method: 'POST',
+          headers: { apiKey: info.apiKey, 'x-connection-id': 'conn_limited', 'content-type': 'application/json' },
+          body: JSON.stringify({ filename: 'a.mp4', size: 10, contentType: 'video/mp4' }),
+        });
+        await answer.body.text();
+        statuses.push(answer.statusCode);
+        last = answer.headers;
+      }
+      expect(statuses).toEqual([200, 200, 200, 429]);
+      expect(last).toMatchObject({ 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0' });
+    } finally {
+      child?.kill('SIGINT');
+    }
+    const stopped = await running;
+    expect(stopped.code).toBe(0);
+    expect(stopped.stderr).toContain('1 refused by the rate limit');
   });
 });
 
