@@ -5,6 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import { z } from 'zod';
 import { type UploadSession, isPlanless, parseInitAnswer } from '../plan';
 import type { PartReceipt } from '../upload-sink';
+import { sweepTemps } from './debris';
 
 /**
  * What identifies one upload of one file: the account and server it goes to, the file (real
@@ -84,29 +85,35 @@ function sameKey(a: JournalKey, b: JournalKey): boolean {
  */
 export class Journal {
   readonly path: string;
+  readonly #dir: string;
   readonly #key: JournalKey;
   #entry: JournalEntry | undefined;
   #writes: Promise<void> = Promise.resolve();
   #writeQueued = false;
-  #warned = false;
+  readonly #warned = new Set<'read' | 'written'>();
 
   constructor(dir: string, key: JournalKey) {
     this.path = join(dir, `${journalName(key)}.json`);
+    this.#dir = dir;
     this.#key = key;
   }
 
   /**
    * The entry an earlier run left for exactly this key, if its session is still a sound plan for
    * this size. Anything else in the slot (another version of the file, another name, a damaged
-   * file) is removed, and undefined returned.
+   * file) is removed, and undefined returned; a slot that cannot be read at all (a directory, a
+   * file another user owns) is reported with a warning and left alone: it costs only the resume.
+   * Called under the lock, whose holder owns the journal: so the temp files of writers killed
+   * mid-write are removed here, with any of the package's temp files abandoned in the dir.
    */
   async load(apiOrigin: string): Promise<JournalEntry | undefined> {
+    await sweepTemps(this.#dir, `${journalName(this.#key)}.json.`, 0, true);
     let text: string;
     try {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
-      if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
-      throw error;
+      if ((error as { code?: unknown }).code !== 'ENOENT') this.#warn('read', error);
+      return undefined;
     }
     const entry = this.#parse(text, apiOrigin);
     if (entry === undefined) await unlink(this.path).catch(() => undefined);
@@ -180,21 +187,22 @@ export class Journal {
         await rename(temp, this.path);
       } catch (error) {
         await unlink(temp).catch(() => undefined);
-        this.#warn(error);
+        this.#warn('written', error);
       }
     });
     return this.#writes;
   }
 
   /**
-   * A journal that cannot be written costs only the ability to resume: the upload goes on, and
-   * a later run sends again what it cannot know was acknowledged (parts are idempotent).
+   * A journal that cannot be read or written costs only the ability to resume: the upload goes
+   * on, and a later run sends again what it cannot know was acknowledged (parts are idempotent).
    */
-  #warn(error: unknown): void {
-    if (this.#warned) return;
-    this.#warned = true;
-    const code = (error as { code?: unknown }).code;
-    process.emitWarning(`uploadFile: the resume journal ${this.path} could not be written (${typeof code === 'string' ? code : String(error)}); the upload goes on, but could not be resumed from here`, {
+  #warn(failed: 'read' | 'written', error: unknown): void {
+    if (this.#warned.has(failed)) return;
+    this.#warned.add(failed);
+    const code = (error as { code?: unknown } | null)?.code;
+    const outcome = failed === 'read' ? 'this upload starts afresh' : 'the upload goes on, but could not be resumed from here';
+    process.emitWarning(`uploadFile: the resume journal ${this.path} could not be ${failed} (${typeof code === 'string' ? code : String(error)}); ${outcome}`, {
       code: 'OFAUTH_RESUME_JOURNAL',
     });
   }

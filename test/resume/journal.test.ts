@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -83,6 +83,29 @@ describe('Journal', () => {
     writeFileSync(journal.path, text());
     expect(await journal.load(ORIGIN)).toBeUndefined();
     expect(existsSync(journal.path)).toBe(false);
+  });
+
+  it('a slot it cannot read (a directory) is no error: a warning, undefined, left alone; a failed write warns once more', async () => {
+    const journal = new Journal(dir, key);
+    mkdirSync(journal.path);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
+    try {
+      expect(await journal.load(ORIGIN)).toBeUndefined();
+      await journal.start(plan());
+      journal.acknowledge('upload:u1', { partNumber: 1 });
+      await journal.settle();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.map((w) => [(w as Error & { code?: string }).code, /could not be (read|written) \((\w+)\)/.exec(w.message)?.slice(1)])).toEqual([
+      ['OFAUTH_RESUME_JOURNAL', ['read', 'EISDIR']],
+      ['OFAUTH_RESUME_JOURNAL', ['written', 'EISDIR']],
+    ]);
+    expect(statSync(journal.path).isDirectory()).toBe(true);
+    expect(readdirSync(dir)).toEqual([`${journalName(key)}.json`]);
   });
 
   it('remove waits for the writes in flight, then deletes: nothing is written after it', async () => {
