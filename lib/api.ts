@@ -117,6 +117,8 @@ export class UploadApi {
             await attemptStarting?.();
             if (Date.now() >= expiresAtMs) throw new UploadExpiredError(expiresAt);
           },
+          // No waiting for the rate limit past the session's end: the part could not be sent then.
+          deadline: { at: expiresAtMs, error: () => new UploadExpiredError(expiresAt) },
         },
         this.#http,
       );

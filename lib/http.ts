@@ -1,9 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { debuglog } from 'node:util';
 import { Agent, type Dispatcher, request } from 'undici';
-import { EarlyAnswerError, NetworkError, OFAuthApiError, TimeoutError } from './errors';
+import { EarlyAnswerError, NetworkError, OFAuthApiError, RateLimitError, TimeoutError } from './errors';
+import type { RateLimitTracker } from './rate/rate-limit-tracker';
+import type { RateGrant, RatePacer } from './rate/rate-pacer';
 import { bodyExcerpt, redactSecrets, safePath } from './redact';
-import { RETRYABLE_STATUSES, type RateGate, type RetryPolicy, backoffDelay, parseRetryAfter, sleep } from './retry';
+import { RETRYABLE_STATUSES, type RetryPolicy, backoffDelay, parseRetryAfter, sleep } from './retry';
 
 // NODE_DEBUG=ofauth-upload-stream prints one line per attempt: method, path (never the query),
 // status, timing. Headers are never logged.
@@ -28,7 +30,8 @@ export interface HttpContext {
   /** The upload's own signal: aborting it cancels the request and any backoff wait. */
   signal: AbortSignal;
   policy: RetryPolicy;
-  gate: RateGate;
+  /** The connection's rate limit, as this upload meets it. */
+  rate: RateContext;
   /** Strings that must never appear in an error (the API key). */
   secrets: readonly string[];
   headersTimeout: number;
@@ -43,6 +46,11 @@ export interface RequestSpec {
   body?: () => RequestBody;
   /** Runs (and is awaited) before each attempt; throwing stops the request (e.g. the session expired). */
   beforeAttempt?: () => void | Promise<void>;
+  /**
+   * When waiting for the rate limit is pointless (epoch ms: the session's expiresAt), and the
+   * error to fail with then.
+   */
+  deadline?: { at: number; error: () => Error };
   /** False once a retry is impossible (a one-shot streamed body was already consumed). */
   canRetry?: () => boolean;
   /**
@@ -202,32 +210,97 @@ function declaredLength(headers: Record<string, string>): number | undefined {
   return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
+/** What a request asks of its connection's rate limit, and what it tells of its upload's waits. */
+export interface RateContext {
+  pacer: RatePacer;
+  tracker: RateLimitTracker;
+  /** The longest one request waits for the limit (pacing and 429s together), in ms. */
+  maxWaitMs: number;
+  /** Requests this upload keeps going at once (what the pacer lets out while the bucket is unknown). */
+  concurrency: number;
+}
+
 /**
- * Sends one API request with the retry rules: network errors and 408/429/5xx are retried with
- * backoff (429 also holds every other request of the upload through the gate); any other
- * non-2xx fails at once. Resolves with a 2xx answer; everything else is a typed error.
+ * A grant from the connection's pacer, within what is left of this request's budget for
+ * waiting. The wait counts in the upload's totals and is told to its listener.
+ */
+async function takeGrant(
+  rate: RateContext,
+  signal: AbortSignal,
+  budgetMs: number,
+  refusedBefore: boolean,
+  failure: (waitedMs: number) => Error,
+  deadline: RequestSpec['deadline'],
+): Promise<RateGrant> {
+  const from = performance.now();
+  // The budget's timer is set only once the pacer says this request must wait (most never do).
+  const overBudget = new AbortController();
+  const either = AbortSignal.any([signal, overBudget.signal]);
+  let timer: NodeJS.Timeout | undefined;
+  let endWait: (() => void) | undefined;
+  try {
+    return await rate.pacer.take(
+      either,
+      (wait) => {
+        endWait = rate.tracker.waiting();
+        const untilDeadline = deadline === undefined ? Number.POSITIVE_INFINITY : deadline.at - Date.now();
+        const limit = Math.min(budgetMs, untilDeadline);
+        timer = setTimeout(() => overBudget.abort(limit === untilDeadline ? 'deadline' : 'budget'), Math.max(0, Math.min(Math.floor(limit), 2_147_483_647)));
+        rate.tracker.emit({ reason: refusedBefore ? 'refused' : 'paced', waitMs: wait.waitMs, remaining: wait.remaining });
+      },
+      rate.concurrency,
+    );
+  } catch (error) {
+    if (signal.aborted) throw signal.reason;
+    if (overBudget.signal.aborted) throw overBudget.signal.reason === 'deadline' && deadline !== undefined ? deadline.error() : failure(performance.now() - from);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    endWait?.();
+  }
+}
+
+/**
+ * Sends one API request with the retry rules: network errors and 408/5xx are retried with
+ * backoff; any other non-2xx fails at once. Every sending first takes a grant from the
+ * connection's pacer; a 429 teaches the pacer and waits for the next grant, costing no retry,
+ * for as long as `rateLimitMaxWait` allows. Resolves with a 2xx answer; everything else is a
+ * typed error.
  */
 export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAnswer> {
-  const { policy, signal } = ctx;
+  const { policy, signal, rate } = ctx;
   const path = safePath(spec.url);
   const secrets = spec.secrets === undefined ? ctx.secrets : [...ctx.secrets, ...spec.secrets];
   const maxResponseBytes = spec.maxResponseBytes ?? 1024 * 1024;
   const idempotent = spec.idempotent ?? true;
-  for (let attempt = 1; ; attempt++) {
-    await ctx.gate.wait(signal);
+  /** Failures so far that count against `retries` (429s do not). */
+  let attempt = 1;
+  /** Times the request was sent, refusals included. */
+  let sent = 0;
+  let refusals = 0;
+  let rateWaitedMs = 0;
+  let refusedBefore = false;
+  const rateLimited = (waitingMs = 0) => new RateLimitError({ method: spec.method, path, waitedMs: Math.round(rateWaitedMs + waitingMs), refusals, maxWaitMs: rate.maxWaitMs });
+  // Bounded: each round is a retry (at most `retries`) or a refusal (at most rateLimitMaxWait of waiting).
+  for (;;) {
     await connectionsSettled(ctx.dispatcher);
     if (signal.aborted) throw signal.reason;
     await spec.beforeAttempt?.();
     const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
+    const waitFrom = performance.now();
+    const grant = await takeGrant(rate, signal, rate.maxWaitMs - rateWaitedMs, refusedBefore, rateLimited, spec.deadline);
+    rateWaitedMs += performance.now() - waitFrom;
+    sent++;
     const started = Date.now();
     // An error the body itself raised (the source failed or changed) is not the network's: it
     // ends the request at once instead of being retried.
     let bodyFailure: { error: unknown } | undefined;
-    const watched = spec.body === undefined ? undefined : watchBody(spec.body(), declaredLength(spec.headers), (error) => (bodyFailure ??= { error }));
+    let watched: WatchedBody | undefined;
     let status: number;
     let headers: IncomingHttpHeaders;
     let text: string;
     try {
+      watched = spec.body === undefined ? undefined : watchBody(spec.body(), declaredLength(spec.headers), (error) => (bodyFailure ??= { error }));
       const response = await request(spec.url, {
         method: spec.method,
         headers: spec.headers,
@@ -243,31 +316,41 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       text = await readText(response.body, status >= 200 && status < 300 ? maxResponseBytes : 64 * 1024);
       responseRead(ctx.dispatcher);
     } catch (error) {
+      rate.pacer.observe(grant, undefined);
       if (signal.aborted) throw signal.reason;
       if (bodyFailure !== undefined) throw bodyFailure.error;
       const code = errorCode(error);
       const isTimeout = code !== undefined && TIMEOUT_CODES.has(code);
       const reason = redactSecrets(error instanceof Error ? error.message : String(error), secrets);
-      debug('%s %s attempt %d failed after %dms: %s', spec.method, path, attempt, Date.now() - started, code ?? reason);
+      debug('%s %s attempt %d failed after %dms: %s', spec.method, path, sent, Date.now() - started, code ?? reason);
       const retriable = idempotent ? !(code !== undefined && FATAL_CODES.has(code)) : code !== undefined && NOT_SENT_CODES.has(code);
       if (retriable && mayRetry()) {
-        await sleep(backoffDelay(attempt, policy), signal);
+        await sleep(backoffDelay(attempt++, policy), signal);
         continue;
       }
-      const details = { method: spec.method, path, attempts: attempt, reason, cause: sanitizedCause(error, secrets) };
+      const details = { method: spec.method, path, attempts: sent, reason, cause: sanitizedCause(error, secrets) };
       throw isTimeout ? new TimeoutError(details) : new NetworkError(details);
     }
-    debug('%s %s attempt %d -> %d in %dms', spec.method, path, attempt, status, Date.now() - started);
+    debug('%s %s attempt %d -> %d in %dms', spec.method, path, sent, status, Date.now() - started);
+    const { refused } = rate.pacer.observe(grant, { status, headers }, policy.retryAfterMax);
+    refusedBefore = refused;
+    if (refused) {
+      // The bucket was empty: a wait, not a failure. The pacer now knows, and says when to go.
+      refusals++;
+      rate.tracker.refused();
+      if (rateWaitedMs >= rate.maxWaitMs) throw rateLimited();
+      continue;
+    }
     if (status >= 200 && status < 300) {
-      if (watched === undefined || watched.whole) return { status, headers, text, attempts: attempt };
+      if (watched === undefined || watched.whole) return { status, headers, text, attempts: sent };
       // A success answered before the whole body was handed to the connection (a gateway, a
       // server that answers first and drops the connection): the server cannot hold the bytes
       // it claims to. undici has stopped sending (it resets a connection still being written
       // when its answer completes). A part is sent again; a finalizing request cannot be.
       const bodyLength = declaredLength(spec.headers) ?? watched.taken;
-      debug('%s %s attempt %d -> %d after %d of %d body bytes: not counted', spec.method, path, attempt, status, watched.taken, bodyLength);
+      debug('%s %s attempt %d -> %d after %d of %d body bytes: not counted', spec.method, path, sent, status, watched.taken, bodyLength);
       if (!spec.finalizes && mayRetry()) {
-        await sleep(backoffDelay(attempt, policy), signal);
+        await sleep(backoffDelay(attempt++, policy), signal);
         continue;
       }
       throw new EarlyAnswerError({
@@ -275,7 +358,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
         method: spec.method,
         path,
         bodyExcerpt: bodyExcerpt(text, secrets),
-        attempts: attempt,
+        attempts: sent,
         bytesSent: watched.taken,
         bodyLength,
         mediaId: claimedMediaId(text, secrets),
@@ -283,9 +366,8 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
     }
 
     if ((idempotent ? RETRYABLE_STATUSES : NOT_PROCESSED_STATUSES).has(status) && mayRetry()) {
-      const wait = parseRetryAfter(headers['retry-after'], policy.retryAfterMax) ?? backoffDelay(attempt, policy);
-      if (status === 429) ctx.gate.closeFor(wait);
-      await sleep(wait, signal);
+      await sleep(parseRetryAfter(headers['retry-after'], policy.retryAfterMax) ?? backoffDelay(attempt, policy), signal);
+      attempt++;
       continue;
     }
     throw new OFAuthApiError({
@@ -293,7 +375,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       method: spec.method,
       path,
       bodyExcerpt: bodyExcerpt(text, secrets),
-      attempts: attempt,
+      attempts: sent,
     });
   }
 }

@@ -6,6 +6,8 @@ export { DEFAULT_BASE_URL, type OFAuthUploadOptions, type ResumeInfo, type Uploa
 export { isPlanless, type UploadSession, type MultipartPlan, type PlanlessSession, type PlanPart } from './plan';
 export type { UploadResult, PartReceipt } from './upload-sink';
 export type { VaultMedia } from './answers';
+export { RatePacer, type RatePacerOptions, type PacerWait } from './rate/rate-pacer';
+export type { RateLimitEvent, RateLimitTotals } from './rate/rate-limit-tracker';
 export {
   AbortError,
   EarlyAnswerError,
@@ -18,6 +20,8 @@ export {
   OFAuthApiError,
   OFAuthUploadError,
   PlanError,
+  RateLimitError,
+  type RateLimitErrorDetails,
   SizeMismatchError,
   SourceChangedError,
   SpoolError,

@@ -7,7 +7,9 @@ import { PlanlessUpload } from './planless/planless-upload';
 import { type MultipartPlan, type UploadSession, isPlanless, partLength } from './plan';
 import { ProgressTracker } from './progress';
 import { PulledPlanlessUpload } from './planless/pulled-planless-upload';
-import { RateGate } from './retry';
+import type { RateLimitTracker } from './rate/rate-limit-tracker';
+import type { RatePacer } from './rate/rate-pacer';
+import { sharedPacer } from './rate/shared-pacers';
 import type { PartSource } from './sources/part-source';
 import type { PartReceipt, UploadSink } from './upload-sink';
 
@@ -20,10 +22,16 @@ export interface TransportSettings extends ApiIdentity {
   retryAfterMax: number;
   headersTimeout: number;
   bodyTimeout: number;
+  pacer?: RatePacer | undefined;
+  rateLimitMaxWait: number;
+  concurrency: number;
 }
 
-/** The API spoken for one upload, every request and backoff wait bound to `signal`. */
-export function createUploadApi(settings: TransportSettings, signal: AbortSignal): UploadApi {
+/**
+ * The API spoken for one upload, every request and backoff wait bound to `signal`, its rate-limit
+ * waits told to `tracker` (one per upload, whatever number of sessions it takes).
+ */
+export function createUploadApi(settings: TransportSettings, signal: AbortSignal, tracker: RateLimitTracker): UploadApi {
   const http: HttpContext = {
     dispatcher: settings.dispatcher ?? defaultDispatcher(),
     signal,
@@ -33,7 +41,13 @@ export function createUploadApi(settings: TransportSettings, signal: AbortSignal
       maxDelay: settings.retryMaxDelay,
       retryAfterMax: settings.retryAfterMax,
     },
-    gate: new RateGate(),
+    rate: {
+      pacer: settings.pacer ?? sharedPacer(settings.baseUrl, settings.connectionId),
+      tracker,
+      maxWaitMs: settings.rateLimitMaxWait,
+      // On a far link one more request than `concurrency` may be open (see PartUploader).
+      concurrency: settings.concurrency + 1,
+    },
     secrets: [settings.apiKey],
     headersTimeout: settings.headersTimeout,
     bodyTimeout: settings.bodyTimeout,

@@ -2,6 +2,8 @@ import type { Dispatcher } from 'undici';
 import { z } from 'zod';
 import { InvalidOptionsError } from './errors';
 import type { UploadSession } from './plan';
+import type { RateLimitEvent } from './rate/rate-limit-tracker';
+import type { RatePacer } from './rate/rate-pacer';
 
 export const DEFAULT_BASE_URL = 'https://api.ofauth.com';
 
@@ -45,6 +47,13 @@ const isAbortSignal = (value: unknown): value is AbortSignal =>
   typeof (value as AbortSignal).aborted === 'boolean' &&
   typeof (value as AbortSignal).addEventListener === 'function';
 
+// By shape, not class: a pacer made by the other build (ESM or CJS) of this package is one too.
+const isPacer = (value: unknown): value is RatePacer =>
+  typeof value === 'object' &&
+  value !== null &&
+  typeof (value as RatePacer).take === 'function' &&
+  typeof (value as RatePacer).observe === 'function';
+
 const isDispatcher = (value: unknown): value is Dispatcher =>
   typeof value === 'object' && value !== null && typeof (value as Dispatcher).dispatch === 'function';
 
@@ -76,6 +85,15 @@ const sharedFields = {
     .optional(),
   onProgress: z
     .custom<(progress: UploadProgress) => void>((v) => typeof v === 'function', {
+      error: 'expected a function',
+    })
+    .optional(),
+  /** The connection's pacer: default, the one every upload in this process to the same base URL and connection id shares. */
+  pacer: z.custom<RatePacer>(isPacer, { error: 'expected a RatePacer (new RatePacer())' }).optional(),
+  /** The longest one request waits for the connection's rate limit (pacing and 429s together). */
+  rateLimitMaxWait: millis.default(600_000),
+  onRateLimit: z
+    .custom<(event: RateLimitEvent) => void>((v) => typeof v === 'function', {
       error: 'expected a function',
     })
     .optional(),
@@ -130,7 +148,7 @@ export type ResolvedFileOptions = z.output<typeof fileOptionsSchema>;
 /** Options that may be echoed in messages; the others are secrets or opaque objects. */
 const ECHOABLE = new Set(['baseUrl', 'size', 'concurrency', 'retries', 'filename', 'contentType',
   'retryBaseDelay', 'retryMaxDelay', 'retryAfterMax', 'headersTimeout', 'bodyTimeout', 'highWaterMark', 'planlessRetryBuffer',
-  'maxBufferMemory', 'spool', 'resume']);
+  'maxBufferMemory', 'spool', 'resume', 'rateLimitMaxWait']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);

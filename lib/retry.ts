@@ -53,25 +53,3 @@ export async function sleep(ms: number, signal: AbortSignal): Promise<void> {
     throw signal.aborted ? signal.reason : error;
   }
 }
-
-/**
- * A 429 means the whole client is too fast, not one part: the gate holds every request of the
- * upload until the server's Retry-After has passed.
- */
-export class RateGate {
-  #openAt = 0;
-
-  /** Keeps the gate closed for at least `ms` from now. */
-  closeFor(ms: number): void {
-    this.#openAt = Math.max(this.#openAt, Date.now() + ms);
-  }
-
-  get closedFor(): number {
-    return Math.max(0, this.#openAt - Date.now());
-  }
-
-  async wait(signal: AbortSignal): Promise<void> {
-    // Loop: the gate may be closed again by another part while we wait.
-    for (let i = 0; i < 1000 && this.closedFor > 0; i++) await sleep(this.closedFor, signal);
-  }
-}

@@ -11,7 +11,8 @@ import { Journal, type JournalKey, defaultResumeDir } from './resume/journal';
 import { FileLock } from './resume/lock';
 import { resumePoint } from './resume/resume-point';
 import { FileSource } from './sources/file-source';
-import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, SinkResult, UploadResult, UploadSink } from './upload-sink';
+import { RateLimitTracker } from './rate/rate-limit-tracker';
 
 /** One upload of one file: what every attempt (a resumed session, then maybe a new one) shares. */
 interface FileRun {
@@ -21,6 +22,8 @@ interface FileRun {
   /** The whole upload's signal: the caller's abort reaches every attempt through it. */
   signal: AbortSignal;
   journal: Journal | undefined;
+  /** What the connection's rate limit cost the upload, over all its sessions. */
+  rateLimit: RateLimitTracker;
 }
 
 /**
@@ -53,9 +56,21 @@ export async function uploadFile(path: string, options: UploadFileOptions): Prom
     const filename = resolved.filename ?? basename(path);
     const contentType = resolved.contentType ?? contentTypeFor(filename);
     const transport: TransportSettings = { ...resolved, filename, contentType };
-    const run: FileRun = { options: resolved, transport, source, signal: controller.signal, journal: undefined };
-    if (resolved.resume === false) return await uploadFresh(run);
-    return await uploadResumable(run, path, resolved.resume === true ? defaultResumeDir() : (resolved.resume.dir ?? defaultResumeDir()));
+    const onRateLimit = resolved.onRateLimit;
+    const rateLimit = new RateLimitTracker(resolved.connectionId, (event) => {
+      try {
+        onRateLimit?.(event);
+      } catch (error) {
+        // A throwing listener fails the upload, as a throwing onProgress does.
+        controller.abort(error);
+      }
+    });
+    const run: FileRun = { options: resolved, transport, source, signal: controller.signal, journal: undefined, rateLimit };
+    const result =
+      resolved.resume === false
+        ? await uploadFresh(run)
+        : await uploadResumable(run, path, resolved.resume === true ? defaultResumeDir() : (resolved.resume.dir ?? defaultResumeDir()));
+    return { ...result, rateLimit: rateLimit.totals };
   } finally {
     userSignal?.removeEventListener('abort', onAbort);
     await source?.close();
@@ -63,7 +78,7 @@ export async function uploadFile(path: string, options: UploadFileOptions): Prom
 }
 
 /** Under the lock: carry on from the journal if it allows, else (or if the server forgot the session) start over. */
-async function uploadResumable(run: FileRun, path: string, dir: string): Promise<UploadResult> {
+async function uploadResumable(run: FileRun, path: string, dir: string): Promise<SinkResult> {
   const { options, transport, source } = run;
   const key: JournalKey = {
     baseUrl: transport.baseUrl,
@@ -94,7 +109,7 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
   run.journal = journal;
   try {
     const entry = await journal.load(new URL(transport.baseUrl).origin);
-    let result: UploadResult | undefined;
+    let result: SinkResult | undefined;
     let restarted: Pick<ResumeInfo, 'reason' | 'previousMediaUploadId'> | undefined;
     if (entry !== undefined) {
       const point = resumePoint(entry, Date.now());
@@ -135,7 +150,7 @@ async function uploadResumable(run: FileRun, path: string, dir: string): Promise
  * slow link or a long pause must not cost an upload the source can replay. Once only, so a
  * server handing out dead plans fails typed rather than loops.
  */
-async function uploadFresh(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'previousMediaUploadId'>): Promise<UploadResult> {
+async function uploadFresh(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'previousMediaUploadId'>): Promise<SinkResult> {
   try {
     return await attempt(run, freshSession(run, restarted));
   } catch (error) {
@@ -168,7 +183,7 @@ function freshSession(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'pre
  * session the server has forgotten can be abandoned, every request of it settled, before a new
  * one starts.
  */
-async function attempt(run: FileRun, start: SessionStart): Promise<UploadResult> {
+async function attempt(run: FileRun, start: SessionStart): Promise<SinkResult> {
   const { options, source, journal } = run;
   const controller = new AbortController();
   setMaxListeners(0, controller.signal);
@@ -178,7 +193,7 @@ async function attempt(run: FileRun, start: SessionStart): Promise<UploadResult>
   const fail = (error: unknown) => {
     if (!controller.signal.aborted) controller.abort(error);
   };
-  const api = createUploadApi(run.transport, controller.signal);
+  const api = createUploadApi(run.transport, controller.signal, run.rateLimit);
   let sink: UploadSink | undefined;
   try {
     const { session, done } = await start(api, (known) => options.onSession?.(known));

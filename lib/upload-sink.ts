@@ -1,6 +1,7 @@
 import type { VaultMedia } from './answers';
 import type { UploadApi } from './api';
 import type { ProgressTracker } from './progress';
+import type { RateLimitTotals } from './rate/rate-limit-tracker';
 
 export interface PartReceipt {
   partNumber: number;
@@ -14,7 +15,12 @@ export interface UploadResult {
   parts: PartReceipt[];
   /** The bytes uploaded: the declared size, or what a spooled source turned out to hold. */
   size: number;
+  /** How the connection's rate limit held this upload: time waited and 429 refusals. */
+  rateLimit: RateLimitTotals;
 }
+
+/** What a sink finishes with: the result, but for what only the whole upload knows. */
+export type SinkResult = Omit<UploadResult, 'rateLimit'>;
 
 /** Where the stream's bytes go once init has told us how: parts of a plan, or one plan-less PUT. */
 export interface UploadSink {
@@ -24,7 +30,7 @@ export interface UploadSink {
    */
   write(chunk: Buffer): Promise<void> | undefined;
   /** All bytes were written: wait for the server to have them, finalize, and describe the result. */
-  finish(): Promise<UploadResult>;
+  finish(): Promise<SinkResult>;
   /** Resolves once no request of this upload is in flight any more. */
   settled(): Promise<void>;
 }

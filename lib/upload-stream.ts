@@ -7,7 +7,8 @@ import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, re
 import type { UploadSession } from './plan';
 import type { PartSource } from './sources/part-source';
 import { Spool, type SpoolProgress } from './sources/spool';
-import type { PartReceipt, UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, SinkResult, UploadResult, UploadSink } from './upload-sink';
+import { type RateLimitEvent, RateLimitTracker } from './rate/rate-limit-tracker';
 
 /** After this long waiting for cancelled work at destroy, a process warning says what is stuck. */
 const SETTLE_WARNING_MS = 5000;
@@ -18,6 +19,8 @@ export interface OFAuthUploadStreamEvents {
   session: [session: UploadSession];
   progress: [progress: UploadProgress];
   part: [receipt: PartReceipt];
+  /** A request waits for the connection's rate limit (paced, or refused with 429). */
+  rateLimit: [event: RateLimitEvent];
 }
 
 type Listener<K extends keyof OFAuthUploadStreamEvents> = (...args: OFAuthUploadStreamEvents[K]) => void;
@@ -60,6 +63,8 @@ export class OFAuthUploadStream extends Writable {
   /** One per upload: aborting it cancels every request, read and backoff wait of this upload. */
   readonly #controller = new AbortController();
   readonly #api: UploadApi;
+  /** What the connection's rate limit cost this upload, whatever sessions it took. */
+  readonly #rateLimit: RateLimitTracker;
   /** Set when no size was given: the source is spooled until it ends. */
   readonly #spool: Spool | undefined;
   #sink: UploadSink | undefined;
@@ -78,10 +83,12 @@ export class OFAuthUploadStream extends Writable {
     // Every in-flight part, buffer wait and backoff sleep listens on this one signal: with up to
     // 64 parts in flight, Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(0, this.#controller.signal);
-    this.#api = createUploadApi(resolved, this.#controller.signal);
+    this.#rateLimit = new RateLimitTracker(resolved.connectionId, (event) => this.#emitSafely('rateLimit', event));
+    this.#api = createUploadApi(resolved, this.#controller.signal, this.#rateLimit);
     this.#spool =
       resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#emitSafely('spool', progress)) : undefined;
     if (resolved.onProgress) this.on('progress', resolved.onProgress);
+    if (resolved.onRateLimit) this.on('rateLimit', resolved.onRateLimit);
     this.#attachSignal(resolved.signal);
   }
 
@@ -206,7 +213,7 @@ export class OFAuthUploadStream extends Writable {
     const done = this.#track(this.#spool === undefined ? this.#finishPushed() : this.#finishSpooled(this.#spool));
     done.then(
       (result) => {
-        this.#result = result;
+        this.#result = { ...result, rateLimit: this.#rateLimit.totals };
         this.#detachSignal?.();
         callback();
       },
@@ -214,7 +221,7 @@ export class OFAuthUploadStream extends Writable {
     );
   }
 
-  async #finishPushed(): Promise<UploadResult> {
+  async #finishPushed(): Promise<SinkResult> {
     const size = this.#options.size!;
     if (this.#received !== size || this.#sink === undefined) {
       // Too few bytes (or none): never finalize a short upload.
@@ -228,7 +235,7 @@ export class OFAuthUploadStream extends Writable {
    * The spool can be read again: should the session (or its presigned part URLs) expire before
    * every part is sent, one new session is opened and the upload starts over from the spool.
    */
-  async #finishSpooled(spool: Spool): Promise<UploadResult> {
+  async #finishSpooled(spool: Spool): Promise<SinkResult> {
     const source = await spool.finish();
     try {
       if (source.size === 0) throw new EmptySourceError();
@@ -244,7 +251,7 @@ export class OFAuthUploadStream extends Writable {
   }
 
   /** One session's worth of a spooled upload, on a signal of its own (a child of the stream's). */
-  async #spooledAttempt(source: PartSource): Promise<UploadResult> {
+  async #spooledAttempt(source: PartSource): Promise<SinkResult> {
     const controller = new AbortController();
     setMaxListeners(0, controller.signal);
     const follow = () => controller.abort(this.#controller.signal.reason);
@@ -254,7 +261,7 @@ export class OFAuthUploadStream extends Writable {
     };
     let sink: UploadSink | undefined;
     try {
-      const api = createUploadApi(this.#options, controller.signal);
+      const api = createUploadApi(this.#options, controller.signal, this.#rateLimit);
       sink = await (this.#starting = this.#open(source.size, source, { api, signal: controller.signal, onError: fail }));
       this.#sink = sink;
       return await sink.finish();

@@ -5,7 +5,8 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startEmulator } from '../lib/emulator';
 import { InvalidResponseError, NetworkError, OFAuthApiError, uploadToVault } from '../lib/index';
 import { type HttpContext, type RequestSpec, send } from '../lib/http';
-import { RateGate } from '../lib/retry';
+import { RateLimitTracker } from '../lib/rate/rate-limit-tracker';
+import { RatePacer } from '../lib/rate/rate-pacer';
 import { KiB, MiB, NEAR_LINK_TIMING, bytes, fastRetry, sha256, source, timed } from './helpers';
 
 // lib/http.ts on its own: what it retries, what it refuses to retry, what it reads of an answer,
@@ -40,7 +41,7 @@ function context(extra: Partial<HttpContext> = {}): HttpContext {
     dispatcher: agent,
     signal: AbortSignal.timeout(10_000),
     policy: { retries: 3, baseDelay: 1, maxDelay: 5, retryAfterMax: 50 },
-    gate: new RateGate(),
+    rate: { pacer: new RatePacer(), tracker: new RateLimitTracker('conn_http'), maxWaitMs: 60_000, concurrency: 4 },
     secrets: [KEY],
     headersTimeout: 5_000,
     bodyTimeout: 5_000,

@@ -488,6 +488,8 @@ describe('README reference', () => {
     EmptySourceError: new library.EmptySourceError(),
     SourceChangedError: new library.SourceChangedError('/f', { size: 1, mtimeNs: '1' }),
     UploadLockedError: new library.UploadLockedError('/f.lock', 1, 'host'),
+    EarlyAnswerError: new library.EarlyAnswerError({ status: 200, method: 'PUT', path: '/', bodyExcerpt: '', attempts: 1, bytesSent: 1, bodyLength: 2 }),
+    RateLimitError: new library.RateLimitError({ method: 'PUT', path: '/', waitedMs: 1, refusals: 1, maxWaitMs: 1 }),
   };
 
   it('covers every exported error class', () => {

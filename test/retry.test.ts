@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateGate, backoffDelay, parseRetryAfter, sleep } from '../lib/retry';
+import { backoffDelay, parseRetryAfter, sleep } from '../lib/retry';
 
 const policy = { retries: 5, baseDelay: 100, maxDelay: 1000, retryAfterMax: 5000 };
 
@@ -29,7 +29,7 @@ describe('parseRetryAfter', () => {
   });
 });
 
-describe('sleep and RateGate', () => {
+describe('sleep', () => {
   it('sleep rejects with the abort reason as soon as the signal aborts', async () => {
     const controller = new AbortController();
     const reason = new Error('stop');
@@ -38,15 +38,5 @@ describe('sleep and RateGate', () => {
     setTimeout(() => controller.abort(reason), 20);
     await expect(pending).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(1000);
-  });
-
-  it('the gate holds every waiter until it opens', async () => {
-    const gate = new RateGate();
-    const signal = new AbortController().signal;
-    gate.closeFor(120);
-    const started = Date.now();
-    await Promise.all([gate.wait(signal), gate.wait(signal)]);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(100);
-    expect(gate.closedFor).toBe(0);
   });
 });

@@ -361,8 +361,8 @@ describe('retries', () => {
     const from = limited.endedAt! + 50;
     const to = limited.endedAt! + 900;
     expect(partPuts(e).filter((r) => r.startedAt > from && r.startedAt < to)).toEqual([]);
-    // Slow part answers after a quick init: a near path, so no part more than `concurrency`.
-    expect(e.stats.maxConcurrentPuts).toBe(3);
+    // Never more than `concurrency` parts at once (the pacer then paces what follows the 429).
+    expect(e.stats.maxConcurrentPuts).toBeLessThanOrEqual(3);
   });
 
   it('retryAfterMax caps what a server may ask: Retry-After 100 s, retryAfterMax 50 ms, done at once', async () => {

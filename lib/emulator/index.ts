@@ -18,6 +18,7 @@ export type {
   EmulatorModeAlias,
   EmulatorOptions,
   EmulatorPlanPart,
+  EmulatorRateLimit,
   EmulatorStats,
   FaultAction,
   FaultRoute,

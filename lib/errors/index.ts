@@ -8,6 +8,7 @@ export { NetworkError } from './network-error';
 export { OFAuthApiError, type OFAuthApiErrorDetails } from './ofauth-api-error';
 export { OFAuthUploadError } from './ofauth-upload-error';
 export { PlanError } from './plan-error';
+export { RateLimitError, type RateLimitErrorDetails } from './rate-limit-error';
 export { SizeMismatchError } from './size-mismatch-error';
 export { type FileIdentity, SourceChangedError } from './source-changed-error';
 export { SpoolError, type SpoolFailure } from './spool-error';

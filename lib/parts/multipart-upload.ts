@@ -9,7 +9,7 @@ import { readParts } from './part-reader';
 import { PartUploader } from './part-uploader';
 import type { MultipartPlan } from '../plan';
 import type { PartSource } from '../sources/part-source';
-import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from '../upload-sink';
+import type { PartReceipt, SinkDeps, SinkResult, UploadSink } from '../upload-sink';
 
 /** The single plan's one part goes to the endpoint that finalizes by itself. */
 function isFinalizingPlan(plan: MultipartPlan): boolean {
@@ -116,7 +116,7 @@ export class MultipartUpload implements UploadSink {
     return this.#assembler.write(chunk, this.#deps.signal);
   }
 
-  async finish(): Promise<UploadResult> {
+  async finish(): Promise<SinkResult> {
     if (this.#last !== undefined) this.#uploader.submit(this.#last);
     this.#last = undefined;
     await this.#reading;

@@ -1,7 +1,7 @@
 import type { FinalAnswer } from '../answers';
 import { BODY_SLICE_BYTES, type ProgressTracker } from '../progress';
 import { PushBody } from './push-body';
-import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from '../upload-sink';
+import type { PartReceipt, SinkDeps, SinkResult, UploadSink } from '../upload-sink';
 
 export interface PlanlessUploadDeps extends SinkDeps {
   size: number;
@@ -96,7 +96,7 @@ export class PlanlessUpload implements UploadSink {
     }
   }
 
-  async finish(): Promise<UploadResult> {
+  async finish(): Promise<SinkResult> {
     if (this.#lastByte !== undefined) await this.#send(this.#lastByte);
     this.#lastByte = undefined;
     this.#live.end();

@@ -1,7 +1,7 @@
 import { rangeBody } from '../parts/part-body';
 import type { ProgressTracker } from '../progress';
 import type { PartSource } from '../sources/part-source';
-import type { PartReceipt, SinkDeps, UploadResult, UploadSink } from '../upload-sink';
+import type { PartReceipt, SinkDeps, SinkResult, UploadSink } from '../upload-sink';
 
 /**
  * The plan-less single PUT from a seekable source: every attempt reads the whole file again,
@@ -24,7 +24,7 @@ export class PulledPlanlessUpload implements UploadSink {
     throw new Error('a pulled upload reads its own source');
   }
 
-  async finish(): Promise<UploadResult> {
+  async finish(): Promise<SinkResult> {
     const { api, progress } = this.#deps;
     const size = this.#source.size;
     const body = rangeBody(this.#source, 0, size, true);

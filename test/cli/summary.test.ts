@@ -11,7 +11,7 @@ const base = {
   contentType: 'video/mp4',
   bytes: 2 * 1024 * 1024,
   elapsedMs: 1000,
-  result: { mediaUploadId: 'upload:1', media: { id: 42, type: 'video' }, parts: [], size: 0 },
+  result: { mediaUploadId: 'upload:1', media: { id: 42, type: 'video' }, parts: [], size: 0, rateLimit: { waitedMs: 0, refusals: 0 } },
   sha256: 'a'.repeat(64),
 };
 
