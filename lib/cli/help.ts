@@ -30,7 +30,9 @@ a line per source and a summary, with live progress on a terminal.
 
 Options:
   -j, --jobs N          sources uploaded at once, 1..64 (default 2), sharing one
-                        connection pool; each keeps its own --concurrency
+                        connection pool; each keeps its own --concurrency. All share the
+                        connection's rate limit (OFAuth: 60 requests/min, burst 90 on
+                        standard plans), paced together: past the burst, more jobs wait
   -r, --recursive       folders: upload their subfolders too
   --manifest FILE       append a JSON line per finished upload; sources recorded there
                         unchanged (same size and mtime, or same ETag) are skipped

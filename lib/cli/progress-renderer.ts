@@ -20,6 +20,11 @@ export interface ProgressRendererOptions {
   lineIntervalMs?: number;
 }
 
+/** `rate limited: waiting 12 s` while a wait for the rate limit lasts, else undefined. */
+export function rateLimitWait(until: number, now: number): string | undefined {
+  return until > now ? `rate limited: waiting ${Math.ceil((until - now) / 1000)} s` : undefined;
+}
+
 const realEvery = (ms: number, tick: () => void): (() => void) => {
   const timer = setInterval(tick, ms);
   // Progress must never be what keeps the process alive.
@@ -45,6 +50,8 @@ export class ProgressRenderer {
   #drawn = false;
   /** Bytes already in the vault when this run started (a resumed upload): not this run's rate. */
   #baseline = 0;
+  /** Until when the connection's rate limit holds a request of this upload (epoch ms). */
+  #rateLimitedUntil = 0;
 
   constructor(options: ProgressRendererOptions) {
     this.#mode = options.mode;
@@ -88,6 +95,11 @@ export class ProgressRenderer {
 
   update(progress: UploadProgress): void {
     this.#latest = progress;
+  }
+
+  /** A request waits `waitMs` for the connection's rate limit: said in the line until then. */
+  rateLimited(waitMs: number): void {
+    this.#rateLimitedUntil = Math.max(this.#rateLimitedUntil, this.#now() + waitMs);
   }
 
   /** Success: the bar is drawn full and the line ended, so what follows starts on its own line. */
@@ -142,12 +154,9 @@ export class ProgressRenderer {
     const percent = p.totalBytes > 0 ? Math.floor((p.bytesUploaded / p.totalBytes) * 100) : 0;
     const remaining = p.totalBytes - p.bytesUploaded;
     const eta = remaining === 0 ? '0:00' : rate > 0 ? formatClock(remaining / (rate * 1024 ** 2)) : '--:--';
-    return [
-      `${String(percent).padStart(3)}%`,
-      `${formatBytes(p.bytesUploaded)} / ${formatBytes(p.totalBytes)}`,
-      `${rate.toFixed(1)} MiB/s`,
-      `ETA ${eta}`,
-    ];
+    const stats = [`${String(percent).padStart(3)}%`, `${formatBytes(p.bytesUploaded)} / ${formatBytes(p.totalBytes)}`, `${rate.toFixed(1)} MiB/s`, `ETA ${eta}`];
+    const waiting = rateLimitWait(this.#rateLimitedUntil, this.#now());
+    return waiting === undefined ? stats : [...stats, waiting];
   }
 
   #barLine(p: UploadProgress): string {

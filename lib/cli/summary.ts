@@ -1,3 +1,4 @@
+import type { RateLimitTotals } from '../rate/rate-limit-tracker';
 import type { UploadResult } from '../upload-sink';
 import { formatBytes, formatSeconds, mibPerSecond } from './units';
 
@@ -18,6 +19,8 @@ export interface UploadSummary {
   /** What the emulator stored (only when the CLI started it and so can ask it). */
   storedSha256?: string;
   sha256Match?: boolean;
+  /** How the connection's rate limit held this upload. */
+  rateLimit: RateLimitTotals;
 }
 
 export type SummaryInput = Pick<UploadSummary, 'target' | 'baseUrl' | 'filename' | 'contentType' | 'bytes' | 'elapsedMs' | 'sha256'> & {
@@ -37,8 +40,15 @@ export function summarize(input: SummaryInput): UploadSummary {
     mediaUploadId: result.mediaUploadId,
     mediaId: media?.id ?? null,
     mediaType: typeof media?.type === 'string' ? media.type : null,
+    rateLimit: result.rateLimit,
     ...checked,
   };
+}
+
+/** `waited 12.3 s (2 refusals)`: what the connection's rate limit cost. */
+export function rateLimitText(totals: RateLimitTotals): string {
+  const refusals = totals.refusals === 0 ? '' : ` (${totals.refusals} refusal${totals.refusals === 1 ? '' : 's'})`;
+  return `waited ${formatSeconds(totals.waitedMs)}${refusals}`;
 }
 
 export function formatSummary(s: UploadSummary): string {
@@ -50,6 +60,7 @@ export function formatSummary(s: UploadSummary): string {
     ['mean rate', `${s.mibPerSecond.toFixed(1)} MiB/s`],
     ['sha256 local', s.sha256],
   ];
+  if (s.rateLimit.waitedMs > 0 || s.rateLimit.refusals > 0) rows.push(['rate limited', rateLimitText(s.rateLimit)]);
   if (s.storedSha256 !== undefined) {
     rows.push(['sha256 stored', `${s.storedSha256} (emulator)`]);
     rows.push(['sha256 match', s.sha256Match ? 'yes' : 'NO: the emulator stored different bytes']);

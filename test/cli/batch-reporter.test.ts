@@ -37,7 +37,7 @@ function harness(mode: 'live' | 'lines', json = false) {
 }
 
 const file = (name: string, size: number): SourceItem => ({ kind: 'file', source: `shoot/${name}`, path: `shoot/${name}`, stats: { size, mtimeMs: 1 } });
-const summary = (bytes: number): UploadSummary => ({
+const summary = (bytes: number, rateLimit = { waitedMs: 0, refusals: 0 }): UploadSummary => ({
   ok: true,
   target: 'api',
   baseUrl: 'http://x',
@@ -50,8 +50,20 @@ const summary = (bytes: number): UploadSummary => ({
   mediaId: 42,
   mediaType: 'video',
   sha256: 'f'.repeat(64),
+  rateLimit,
 });
-const totals: BatchTotals = { sources: 3, uploaded: 2, skipped: 0, failed: 1, cancelled: 0, notStarted: 0, bytes: 3 * MiB, elapsedMs: 1000, interrupted: false };
+const totals: BatchTotals = {
+  sources: 3,
+  uploaded: 2,
+  skipped: 0,
+  failed: 1,
+  cancelled: 0,
+  notStarted: 0,
+  bytes: 3 * MiB,
+  elapsedMs: 1000,
+  interrupted: false,
+  rateLimit: { waitedMs: 0, refusals: 0 },
+};
 
 describe('BatchReporter on a terminal', () => {
   it('a line per running upload and a total line, redrawn in place; a finished one is printed above them', () => {
@@ -107,6 +119,40 @@ describe('BatchReporter on a terminal', () => {
     h.advance(1000);
     expect(h.stderr.join('')).toContain('https://cdn.example/live → take.mov  buffering 3.0 MiB (size unknown)');
     expect(h.stderr.join('')).toMatch(/0\/1 done .* 0 B \/ 0 B\+ {2}0\.0 MiB\/s {2}ETA --:--$/);
+  });
+});
+
+describe('BatchReporter and the rate limit', () => {
+  it('a running upload held by the rate limit says so while it waits; its line and the summary say what it cost', () => {
+    const h = harness('live');
+    const a = file('a.mp4', 4 * MiB);
+    h.reporter.begin([a]);
+    const events = h.reporter.started(a);
+    events.opened('a.mp4', 4 * MiB);
+    events.progress({ bytesUploaded: MiB, totalBytes: 4 * MiB, partsCompleted: 1, totalParts: 4 });
+    events.rateLimited({ reason: 'paced', waitMs: 11_500, remaining: 0, connectionId: 'c' });
+    h.advance(100);
+    expect(h.stderr.join('')).toContain('1.0 MiB / 4.0 MiB  10.0 MiB/s  rate limited: waiting 12 s');
+    h.stderr.length = 0;
+    // Once the wait is over, the line no longer says it.
+    h.advance(12_000);
+    expect(h.stderr.join('')).not.toContain('rate limited');
+    h.reporter.finished({ type: 'uploaded', item: a, summary: summary(4 * MiB, { waitedMs: 12_300, refusals: 2 }) });
+    expect(h.stdout.at(-1)).toContain('rate limited: waited 0:12 (2 refusals)');
+    h.reporter.end({ ...totals, rateLimit: { waitedMs: 12_300, refusals: 2 } });
+    expect(h.stdout.at(-1)).toContain('; rate limited: uploads waited 0:12 (2 refusals) in all');
+  });
+
+  it('--json carries the totals per source and in the summary', () => {
+    const h = harness('lines', true);
+    const a = file('a.mp4', MiB);
+    h.reporter.begin([a]);
+    h.reporter.started(a);
+    h.reporter.finished({ type: 'uploaded', item: a, summary: summary(MiB, { waitedMs: 900, refusals: 1 }) });
+    h.reporter.end({ ...totals, rateLimit: { waitedMs: 900, refusals: 1 } });
+    const lines = h.stdout.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ type: 'uploaded', rateLimit: { waitedMs: 900, refusals: 1 } });
+    expect(lines[1]).toMatchObject({ type: 'summary', rateLimit: { waitedMs: 900, refusals: 1 } });
   });
 });
 

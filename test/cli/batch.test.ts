@@ -253,3 +253,24 @@ describe('--manifest across accounts', () => {
     expect(jsonLines(run5.stdout).at(-1)).toMatchObject({ uploaded: 2, skipped: 0 });
   });
 });
+
+describe('a batch on a rate-limited connection', () => {
+  it('--jobs 3 share the connection\'s pacer: every source intact, at most one refusal, the waits reported', async () => {
+    const { emu, env } = await emulator({ rateLimit: { perMinute: 1200, burst: 4 } });
+    const { path, files } = folder('limited', [3 * MiB + 1, 3 * MiB + 2, 3 * MiB + 3], 800);
+    const run = await runCli([path, '--jobs', '3', '--json'], { env });
+    expect(run.stderr).not.toContain('ERR_');
+    expect(run.code).toBe(0);
+    const lines = jsonLines(run.stdout);
+    const summary = lines.pop();
+    for (const line of lines) {
+      const data = files.get(line.source) ?? Buffer.alloc(0);
+      expect(line).toMatchObject({ type: 'uploaded', sha256: sha256(data) });
+      expect(emu.media(String(line.mediaUploadId))).toMatchObject({ completed: true, sha256: sha256(data) });
+    }
+    // 3 × (init, 4 parts, complete) = 18 requests through a bucket of 4 at 20/s.
+    expect(emu.stats.rateLimited).toBeLessThanOrEqual(1);
+    expect(summary).toMatchObject({ type: 'summary', uploaded: 3, rateLimit: { refusals: emu.stats.rateLimited } });
+    expect((summary?.rateLimit as { waitedMs: number }).waitedMs).toBeGreaterThan(0);
+  });
+});

@@ -131,6 +131,19 @@ describe('ProgressRenderer', () => {
     expect(h.written[0]).toContain('ETA --:--');
   });
 
+  it('a wait for the rate limit is said in the line while it lasts, in bar and lines mode', () => {
+    for (const mode of ['bar', 'lines'] as const) {
+      const h = harness(mode);
+      h.renderer.start(100 * MiB);
+      h.renderer.update(progress(10 * MiB));
+      h.renderer.rateLimited(11_200);
+      h.advance(1000);
+      expect(h.written.at(-1)).toContain('rate limited: waiting 11 s');
+      h.advance(11_000);
+      expect(h.written.at(-1)).not.toContain('rate limited');
+    }
+  });
+
   it('off: schedules nothing, writes nothing', () => {
     const h = harness('off');
     h.renderer.start(MiB);

@@ -30,7 +30,7 @@ afterEach(async () => {
 });
 afterAll(() => agent.close());
 
-const silent: UploadEvents = { opened() {}, spooled() {}, uploading() {}, progress() {}, session() {}, resumed() {} };
+const silent: UploadEvents = { opened() {}, spooled() {}, uploading() {}, progress() {}, session() {}, resumed() {}, rateLimited() {} };
 
 function collecting(outcomes: SourceOutcome[]): Reporter {
   return { begin() {}, started: () => silent, finished: (outcome) => outcomes.push(outcome), end() {} };

@@ -33,7 +33,7 @@ function context(dispatcher: Dispatcher, recorded = false): StreamContext & { se
     tuning: { concurrency: 2, retries: 0 },
     dispatcher,
     signal: new AbortController().signal,
-    events: { opened: () => undefined, spooled: () => undefined, uploading: () => undefined, progress: () => undefined, session: (id) => sessions.push(id), resumed: () => undefined },
+    events: { opened: () => undefined, spooled: () => undefined, uploading: () => undefined, progress: () => undefined, session: (id) => sessions.push(id), resumed: () => undefined, rateLimited: () => undefined },
     recorded: () => recorded,
     resume: false,
     sessions,

@@ -29,6 +29,13 @@ describe('summary', () => {
     expect(formatSummary(s)).toContain('NO: the emulator stored different bytes');
   });
 
+  it('says what the rate limit cost, only when it cost something', () => {
+    expect(formatSummary(summarize(base))).not.toContain('rate limited');
+    const limited = summarize({ ...base, result: { ...base.result, rateLimit: { waitedMs: 3_400, refusals: 1 } } });
+    expect(limited.rateLimit).toEqual({ waitedMs: 3_400, refusals: 1 });
+    expect(formatSummary(limited)).toMatch(/rate limited\s+waited 3\.40 s \(1 refusal\)/);
+  });
+
   it('without a stored hash there is nothing to compare', () => {
     const s = summarize({ ...base, target: 'api' });
     expect(s.ok).toBe(true);

@@ -2,6 +2,7 @@ import type { UploadProgress } from '../../options';
 import type { Output, OutputStreams } from '../output';
 import type { SourceItem } from '../sources/source-item';
 import type { UploadEvents } from '../sources/stream-to-vault';
+import { rateLimitWait } from '../progress-renderer';
 import { formatBytes, formatClock, mibPerSecond } from '../units';
 import { resumeNotice } from '../resume-notice';
 import { LiveBlock } from './live-block';
@@ -28,6 +29,8 @@ interface Row {
   spooled: number | undefined;
   progress: UploadProgress | undefined;
   startedAt: number;
+  /** Until when the connection's rate limit holds a request of this upload (epoch ms). */
+  rateLimitedUntil: number;
 }
 
 const realEvery = (ms: number, tick: () => void): (() => void) => {
@@ -83,7 +86,7 @@ export class BatchReporter implements Reporter {
 
   started(item: SourceItem): UploadEvents {
     this.#pending.delete(item);
-    const row: Row = { item, name: item.source, size: knownSize(item), spooled: undefined, progress: undefined, startedAt: this.#now() };
+    const row: Row = { item, name: item.source, size: knownSize(item), spooled: undefined, progress: undefined, startedAt: this.#now(), rateLimitedUntil: 0 };
     this.#rows.set(item, row);
     return {
       opened: (filename, size) => {
@@ -104,6 +107,7 @@ export class BatchReporter implements Reporter {
         this.#out.notice(`${item.source}: ${resumeNotice(info)}`);
         this.#redraw();
       },
+      rateLimited: (event) => (row.rateLimitedUntil = Math.max(row.rateLimitedUntil, this.#now() + event.waitMs)),
     };
   }
 
@@ -144,7 +148,8 @@ export class BatchReporter implements Reporter {
     if (p === undefined || row.size === undefined) return `  ${name}  starting…`;
     const percent = p.totalBytes > 0 ? Math.floor((p.bytesUploaded / p.totalBytes) * 100) : 0;
     const rate = mibPerSecond(p.bytesUploaded, this.#now() - row.startedAt);
-    return `  ${name}  ${bar(p.bytesUploaded, p.totalBytes)} ${String(percent).padStart(3)}%  ${formatBytes(p.bytesUploaded)} / ${formatBytes(p.totalBytes)}  ${rate.toFixed(1)} MiB/s`;
+    const waiting = rateLimitWait(row.rateLimitedUntil, this.#now());
+    return `  ${name}  ${bar(p.bytesUploaded, p.totalBytes)} ${String(percent).padStart(3)}%  ${formatBytes(p.bytesUploaded)} / ${formatBytes(p.totalBytes)}  ${rate.toFixed(1)} MiB/s${waiting === undefined ? '' : `  ${waiting}`}`;
   }
 
   #totalLine(): string {

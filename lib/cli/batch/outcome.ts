@@ -23,6 +23,8 @@ export interface BatchTotals {
   bytes: number;
   elapsedMs: number;
   interrupted: boolean;
+  /** What the connection's rate limit cost, summed over the uploads (their waits overlap). */
+  rateLimit: { waitedMs: number; refusals: number };
 }
 
 export function succeeded(outcome: SourceOutcome): boolean {

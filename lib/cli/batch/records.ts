@@ -1,5 +1,6 @@
 import { AbortError } from '../../errors';
 import { describeError } from '../describe-error';
+import { rateLimitText } from '../summary';
 import { formatBytes, formatSeconds, mibPerSecond } from '../units';
 import type { BatchTotals, SourceOutcome } from './outcome';
 
@@ -62,7 +63,8 @@ export function outcomeLine(outcome: Extract<SourceOutcome, { type: 'uploaded' |
   const s = outcome.summary;
   const media = s.mediaId === null ? 'no media id' : `media ${String(s.mediaId)}${s.mediaType ? ` (${s.mediaType})` : ''}`;
   const check = s.sha256Match === undefined ? '' : s.sha256Match ? '  sha256 ok' : '  sha256 MISMATCH';
-  return `uploaded  ${source}  ${formatBytes(s.bytes)} in ${formatSeconds(s.elapsedMs)}  ${media}  ${s.mediaUploadId}${check}`;
+  const limited = s.rateLimit.waitedMs > 0 || s.rateLimit.refusals > 0 ? `  rate limited: ${rateLimitText(s.rateLimit)}` : '';
+  return `uploaded  ${source}  ${formatBytes(s.bytes)} in ${formatSeconds(s.elapsedMs)}  ${media}  ${s.mediaUploadId}${check}${limited}`;
 }
 
 /** The stderr line of a source that did not make it. */
@@ -97,6 +99,7 @@ export function totalsRecord(t: BatchTotals): Record<string, unknown> {
     bytes: t.bytes,
     elapsedMs: Math.round(t.elapsedMs),
     mibPerSecond: Math.round(mibPerSecond(t.bytes, t.elapsedMs) * 10) / 10,
+    rateLimit: t.rateLimit,
   };
 }
 
@@ -104,5 +107,7 @@ export function totalsLine(t: BatchTotals): string {
   const counts = [`${t.uploaded} uploaded`, `${t.skipped} skipped`, `${t.failed} failed`];
   if (t.interrupted) counts.push(`${t.cancelled} cancelled`, `${t.notStarted} not started`);
   const head = t.interrupted ? 'Interrupted (Ctrl-C)' : t.failed > 0 ? 'Done, with failures' : 'Done';
-  return `${head}: ${t.sources} source${t.sources === 1 ? '' : 's'}, ${counts.join(', ')}; ${formatBytes(t.bytes)} in ${formatSeconds(t.elapsedMs)} (${mibPerSecond(t.bytes, t.elapsedMs).toFixed(1)} MiB/s)`;
+  const limited =
+    t.rateLimit.waitedMs > 0 || t.rateLimit.refusals > 0 ? `; rate limited: uploads ${rateLimitText(t.rateLimit)} in all` : '';
+  return `${head}: ${t.sources} source${t.sources === 1 ? '' : 's'}, ${counts.join(', ')}; ${formatBytes(t.bytes)} in ${formatSeconds(t.elapsedMs)} (${mibPerSecond(t.bytes, t.elapsedMs).toFixed(1)} MiB/s)${limited}`;
 }

@@ -59,7 +59,18 @@ async function record(manifest: Manifest, key: string, result: Extract<StreamRes
 export async function runBatch(run: BatchRun): Promise<BatchTotals> {
   const { manifest, reporter, context } = run;
   const { signal } = context;
-  const totals: BatchTotals = { sources: run.items.length, uploaded: 0, skipped: 0, failed: 0, cancelled: 0, notStarted: 0, bytes: 0, elapsedMs: 0, interrupted: false };
+  const totals: BatchTotals = {
+    sources: run.items.length,
+    uploaded: 0,
+    skipped: 0,
+    failed: 0,
+    cancelled: 0,
+    notStarted: 0,
+    bytes: 0,
+    elapsedMs: 0,
+    interrupted: false,
+    rateLimit: { waitedMs: 0, refusals: 0 },
+  };
   const started = performance.now();
 
   const uploadOne = async (item: SourceItem): Promise<SourceOutcome> => {
@@ -147,6 +158,8 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
     const outcome = await uploadOne(item);
     if (outcome.type === 'uploaded') {
       totals.bytes += outcome.summary.bytes;
+      totals.rateLimit.waitedMs += outcome.summary.rateLimit.waitedMs;
+      totals.rateLimit.refusals += outcome.summary.rateLimit.refusals;
       if (outcome.summary.ok) totals.uploaded++;
       else totals.failed++;
     } else totals[outcome.type === 'skipped' ? 'skipped' : outcome.type === 'failed' ? 'failed' : 'cancelled']++;

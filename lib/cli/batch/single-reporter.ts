@@ -40,6 +40,7 @@ export class SingleReporter implements Reporter {
         renderer.resumedFrom(info.bytesDone);
         this.#out.notice(renderer.clearLine() + resumeNotice(info));
       },
+      rateLimited: (event) => renderer.rateLimited(event.waitMs),
     };
   }
 

@@ -126,6 +126,7 @@ async function uploadInPlace(path: string, filename: string, contentType: string
       onResume: (info) => ctx.events.resumed(info),
       onSession: (session) => ctx.events.session(session.mediaUploadId),
       onProgress: (progress) => ctx.events.progress(progress),
+      onRateLimit: (event) => ctx.events.rateLimited(event),
     });
     return { kind: 'uploaded', filename, contentType, bytes: result.size, sha256: await hashing, result, identity, elapsedMs: performance.now() - started };
   } catch (error) {

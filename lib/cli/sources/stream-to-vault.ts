@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import type { ResumeInfo, UploadProgress } from '../../options';
+import type { RateLimitEvent } from '../../rate/rate-limit-tracker';
 import type { UploadResult } from '../../upload-sink';
 import { OFAuthUploadStream } from '../../upload-stream';
 import type { UploadArgs } from '../args';
@@ -31,6 +32,8 @@ export interface UploadEvents {
   session(mediaUploadId: string): void;
   /** A file's journal was found: its upload resumes (or had to start over). */
   resumed(info: ResumeInfo): void;
+  /** A request waits for the connection's rate limit (paced, or refused with 429). */
+  rateLimited(event: RateLimitEvent): void;
 }
 
 export interface StreamContext {
@@ -98,6 +101,7 @@ export async function streamToVault(source: OpenedSource, ctx: StreamContext): P
   upload.once('error', () => (first ??= 'upload'));
   const tap = new HashTap();
   upload.on('progress', (p) => ctx.events.progress(p));
+  upload.on('rateLimit', (event) => ctx.events.rateLimited(event));
   upload.on('spool', (p) => ctx.events.spooled(p.bytes));
   upload.on('session', (session: { mediaUploadId: string }) => {
     // A spooled source has ended by the time its session opens: the tap has counted all of it.
