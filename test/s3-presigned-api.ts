@@ -8,12 +8,9 @@
 // s3rver 3.7.1 checks the expiry of a SigV4 presigned URL but not its signature: the proxy
 // recomputes every signature (with the same signer that made the URL) and answers 403
 // SignatureDoesNotMatch, as S3 would, when the client changed anything that was signed.
-import { spawn } from 'node:child_process';
 import { type BinaryLike, createHash, createHmac } from 'node:crypto';
 import { Agent, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse, createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CompleteMultipartUploadCommand,
   CreateBucketCommand,
@@ -25,8 +22,8 @@ import {
 } from '@aws-sdk/client-s3';
 // A dependency of @aws-sdk/client-s3 (the signer its presigner uses); not one of this package's own.
 import { SignatureV4 } from '@smithy/signature-v4';
+import { startS3rverChild } from './cli/s3rver';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const REGION = 'us-east-1';
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -134,19 +131,7 @@ export interface S3Backend {
 
 /** s3rver in a child process (test/fixtures/s3rver-child.mjs), a bucket, and the recording proxy. */
 export async function startS3Backend(bucket = 'vault'): Promise<S3Backend> {
-  const child = spawn(process.execPath, ['--openssl-legacy-provider', join(ROOT, 'test', 'fixtures', 's3rver-child.mjs')], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const s3Port = await new Promise<number>((resolve, reject) => {
-    let text = '';
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`s3rver child exited with ${code} before listening`)));
-    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      text += chunk;
-      if (text.includes('\n')) resolve((JSON.parse(text.split('\n')[0] ?? '') as { port: number }).port);
-    });
-  });
+  const { child, port: s3Port } = await startS3rverChild();
   const requests: ProxiedRequest[] = [];
   // Its own pool, closed with the rest: s3rver's close would wait for idle keep-alive sockets.
   const agent = new Agent({ keepAlive: true });

@@ -1,13 +1,13 @@
-import { request as undiciRequest } from 'undici';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request as undiciRequest } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../lib/emulator/index';
 import { uploadToVault } from '../../lib/index';
-import { ROOT, bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
+import { type CliRun, ROOT, bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
 
 const MiB = 1024 * 1024;
 const API_KEY = 'sk_cli_SECRET_must_never_show_9f2c';
@@ -309,18 +309,7 @@ describe('help, version, emulator', () => {
   });
 
   it('`emulator` serves in the foreground, prints its URL and key, and stops on Ctrl-C with exit 0', async () => {
-    let child: ChildProcess | undefined;
-    let firstLine = '';
-    const running = runCli(['emulator', '--part-size', '256KiB', '--json'], {
-      onSpawn: (c) => {
-        child = c;
-        c.stdout?.on('data', (chunk: Buffer) => {
-          if (!firstLine.includes('\n')) firstLine += chunk.toString();
-        });
-      },
-    });
-    await waitFor(() => firstLine.includes('\n'));
-    const info = JSON.parse(firstLine) as { url: string; apiKey: string };
+    const { info, stop } = await foregroundEmulator(['--part-size', '256KiB']);
     expect(info.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const data = bytes(600 * 1024);
     const result = await uploadToVault(data, {
@@ -332,8 +321,7 @@ describe('help, version, emulator', () => {
       contentType: 'video/mp4',
     });
     expect(result.parts).toHaveLength(3); // the --part-size took effect
-    child?.kill('SIGINT');
-    const run = await running;
+    const run = await stop();
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('1 init, 3 part PUTs, 0 single PUTs, 1 complete calls served');
   });
@@ -341,19 +329,9 @@ describe('help, version, emulator', () => {
 
 describe('`emulator --rate-limit`', () => {
   it('models the per-connection token bucket: the burst passes, then 429 with X-RateLimit-* headers', async () => {
-    let child: ChildProcess | undefined;
-    let firstLine = '';
-    const running = runCli(['emulator', '--rate-limit', '60/3', '--json'], {
-      onSpawn: (c) => {
-        child = c;
-        c.stdout?.on('data', (chunk: Buffer) => {
-          if (!firstLine.includes('\n')) firstLine += chunk.toString();
-        });
-      },
-    });
+    const { info, stop } = await foregroundEmulator(['--rate-limit', '60/3']);
+    let stopped: CliRun;
     try {
-      await waitFor(() => firstLine.includes('\n'));
-      const info = JSON.parse(firstLine) as { url: string; apiKey: string };
       const statuses: number[] = [];
       let last: Record<string, unknown> = {};
       for (let i = 0; i < 4; i++) {
@@ -369,9 +347,8 @@ describe('`emulator --rate-limit`', () => {
       expect(statuses).toEqual([200, 200, 200, 429]);
       expect(last).toMatchObject({ 'x-ratelimit-limit': '60', 'x-ratelimit-remaining': '0' });
     } finally {
-      child?.kill('SIGINT');
+      stopped = await stop();
     }
-    const stopped = await running;
     expect(stopped.code).toBe(0);
     expect(stopped.stderr).toContain('1 refused by the rate limit');
   });
@@ -380,19 +357,9 @@ describe('`emulator --rate-limit`', () => {
 describe('`emulator --port` reached through localhost', () => {
   it('the CLI uploads to OFAUTH_BASE_URL=http://localhost:PORT of a foreground emulator, sha256 intact', async () => {
     const port = await freePort();
-    let child: ChildProcess | undefined;
-    let firstLine = '';
-    const running = runCli(['emulator', '--port', String(port), '--part-size', '256KiB', '--json'], {
-      onSpawn: (c) => {
-        child = c;
-        c.stdout?.on('data', (chunk: Buffer) => {
-          if (!firstLine.includes('\n')) firstLine += chunk.toString();
-        });
-      },
-    });
+    const { info, stop } = await foregroundEmulator(['--port', String(port), '--part-size', '256KiB']);
+    let stopped: CliRun;
     try {
-      await waitFor(() => firstLine.includes('\n'));
-      const info = JSON.parse(firstLine) as { url: string; apiKey: string };
       expect(info.url).toBe(`http://127.0.0.1:${port}`);
       const { path, data } = file('via-localhost.mp4', 700 * 1024, 41);
       const env = { OFAUTH_BASE_URL: `http://localhost:${port}`, OFAUTH_API_KEY: info.apiKey, OFAUTH_CONNECTION_ID: 'conn_localhost' };
@@ -401,13 +368,39 @@ describe('`emulator --port` reached through localhost', () => {
       expect(run.code).toBe(0);
       expect(JSON.parse(run.stdout)).toMatchObject({ ok: true, baseUrl: `http://localhost:${port}`, sha256: sha256(data) });
     } finally {
-      child?.kill('SIGINT');
+      stopped = await stop();
     }
-    const stopped = await running;
     expect(stopped.code).toBe(0);
     expect(stopped.stderr).toContain('1 init, 3 part PUTs, 0 single PUTs, 1 complete calls served');
   });
 });
+
+/** `ofauth-upload emulator ARGS --json` in the foreground: its URL and key, and a Ctrl-C that resolves to how it ended. */
+async function foregroundEmulator(args: string[]): Promise<{ info: { url: string; apiKey: string }; stop: () => Promise<CliRun> }> {
+  let child: ChildProcess | undefined;
+  let firstLine = '';
+  const running = runCli(['emulator', ...args, '--json'], {
+    onSpawn: (c) => {
+      child = c;
+      c.stdout?.on('data', (chunk: Buffer) => {
+        if (!firstLine.includes('\n')) firstLine += chunk.toString();
+      });
+    },
+  });
+  try {
+    await waitFor(() => firstLine.includes('\n'));
+  } catch (error) {
+    child?.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    info: JSON.parse(firstLine) as { url: string; apiKey: string },
+    stop: () => {
+      child?.kill('SIGINT');
+      return running;
+    },
+  };
+}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { request as httpRequest, createServer } from 'node:http';
 import { join } from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -27,8 +27,8 @@ export interface FakeS3 {
   close(): Promise<void>;
 }
 
-/** s3rver on 127.0.0.1 in a child process (see test/fixtures/s3rver-child.mjs for why a child). */
-export async function startFakeS3(): Promise<FakeS3> {
+/** s3rver on 127.0.0.1 in a child process (see test/fixtures/s3rver-child.mjs for why a child), once it listens. */
+export async function startS3rverChild(): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, ['--openssl-legacy-provider', join(ROOT, 'test', 'fixtures', 's3rver-child.mjs')], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -42,6 +42,12 @@ export async function startFakeS3(): Promise<FakeS3> {
       if (text.includes('\n')) resolve((JSON.parse(text.split('\n')[0] ?? '') as { port: number }).port);
     });
   });
+  return { child, port };
+}
+
+/** s3rver with a recording proxy and a client. */
+export async function startFakeS3(): Promise<FakeS3> {
+  const { child, port } = await startS3rverChild();
   const requests: string[] = [];
   const proxy = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
