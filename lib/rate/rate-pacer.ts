@@ -84,6 +84,8 @@ const GRANT_HISTORY = 512;
  * (its concurrency). After this many went through with no sign of a limit, none is assumed.
  */
 const UNLIMITED_AFTER = 50;
+/** Start times kept per epoch: enough for the first probe, which is all they serve. */
+const EPOCH_ACCEPTS = 1024;
 /** A grant unanswered this long no longer counts as outstanding (its request was lost to us). */
 const OUTSTANDING_MS = 120_000;
 
@@ -142,6 +144,8 @@ export class RatePacer {
   /** The bucket may have filled since the epoch began (tokens past the burst were lost): the next refusal starts a new one. */
   #epochStale = false;
   #acceptedInEpoch = 0;
+  /** When the requests that went through in this epoch started (for #couldHaveFilled). */
+  #epochAccepts: number[] = [];
   #lower = 0;
   #upper = Number.POSITIVE_INFINITY;
   #acceptedBeforeFirstRefusal = 0;
@@ -287,10 +291,16 @@ export class RatePacer {
 
   #learnFromOutcome(grant: RateGrant, refused: boolean): void {
     // A refusal that ends the first probe of an epoch begun in the dark (the first ever, or after
-    // the bucket may have filled): while that probe ran below the real rate the bucket filled and
-    // lost tokens, so (accepted + 1) / time would be no upper bound. The bucket is empty now: a new
-    // epoch starts here.
-    const probeEnded = refused && this.#epochAt !== undefined && this.#epochFromDark && !Number.isFinite(this.#upper) && grant.startedAt >= this.#epochKnownAt;
+    // the bucket may have filled): if that probe ran so far below the real rate that the bucket
+    // could have filled and lost tokens, (accepted + 1) / time is no upper bound. The bucket is
+    // empty now: a new epoch starts here.
+    const probeEnded =
+      refused &&
+      this.#epochAt !== undefined &&
+      this.#epochFromDark &&
+      !Number.isFinite(this.#upper) &&
+      grant.startedAt >= this.#epochKnownAt &&
+      this.#couldHaveFilled(grant.startedAt);
     if (this.#epochAt === undefined || (refused && this.#epochStale) || probeEnded) {
       if (!refused) return;
       this.#epochFromDark = !probeEnded;
@@ -305,6 +315,7 @@ export class RatePacer {
       this.#epochKnownAt = this.#clock.now();
       this.#epochStale = false;
       this.#acceptedInEpoch = 0;
+      this.#epochAccepts = [];
       this.#lower = 0;
       this.#upper = Number.POSITIVE_INFINITY;
       return;
@@ -317,6 +328,7 @@ export class RatePacer {
       this.#upper = Math.min(this.#upper, (this.#acceptedInEpoch + 1) / span);
     } else {
       this.#acceptedInEpoch++;
+      if (this.#epochAccepts.length < EPOCH_ACCEPTS) this.#epochAccepts.push(grant.startedAt);
       this.#lower = Math.max(this.#lower, (this.#acceptedInEpoch - 1) / span);
     }
     const rate = this.#rate ?? this.#epochPrior;
@@ -331,8 +343,27 @@ export class RatePacer {
     }
     // Between the bounds, nearer the lower; never more than half again the best proven rate (or
     // the prior), so a loose bound (a refusal just after the epoch began) sends no burst.
+    // Below the upper bound by a tenth as well: pacing converges towards it, and a bound a few
+    // per cent above the real rate would otherwise cost a refusal every so often.
     const ceiling = Math.max(this.#epochPrior, this.#lower * 1.5);
-    this.#rate = Math.min(ceiling, this.#lower + 0.35 * (Math.max(this.#upper, this.#lower) - this.#lower));
+    const upper = Math.max(this.#upper, this.#lower);
+    this.#rate = Math.min(ceiling, Math.max(this.#lower, 0.9 * upper), this.#lower + 0.35 * (upper - this.#lower));
+  }
+
+  /**
+   * Whether, were the rate as high as this refusal allows ((accepted + 1) / time since the epoch
+   * began), the bucket would have held its whole size at some moment of the epoch: then tokens may
+   * have been lost, and that bound cannot be trusted.
+   */
+  #couldHaveFilled(refusedAt: number): boolean {
+    const from = this.#epochAt ?? refusedAt;
+    const span = refusedAt - from;
+    if (span <= 0 || this.#capacity === undefined) return true;
+    const upper = (this.#acceptedInEpoch + 1) / span;
+    const accepts = [...this.#epochAccepts].sort((a, b) => a - b);
+    let most = upper * span - this.#acceptedInEpoch;
+    accepts.forEach((at, before) => (most = Math.max(most, upper * (at - from) - before)));
+    return most >= this.#capacity - 1;
   }
 
   #levelNow(now: number): number {
