@@ -2,9 +2,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { debuglog } from 'node:util';
 import { Agent, type Dispatcher, request } from 'undici';
 import { EarlyAnswerError, NetworkError, OFAuthApiError, RateLimitError, TimeoutError } from './errors';
-import type { RateLimitTracker } from './rate/rate-limit-tracker';
-import type { RateGrant, RatePacer } from './rate/rate-pacer';
+import { type RateContext, takeGrant } from './rate/rate-grant';
 import { bodyExcerpt, redactSecrets, safePath } from './redact';
+import { type WatchedBody, declaredLength, watchBody } from './watched-body';
 import { RETRYABLE_STATUSES, type RetryPolicy, backoffDelay, parseRetryAfter, sleep } from './retry';
 
 // NODE_DEBUG=ofauth-upload-stream prints one line per attempt: method, path (never the query),
@@ -147,52 +147,6 @@ async function readText(body: Dispatcher.ResponseData['body'], max: number): Pro
   return Buffer.concat(chunks, length).toString('utf8');
 }
 
-/** One attempt's body, watched: what it raised, and how much of it the client has taken. */
-interface WatchedBody {
-  body: RequestBody;
-  /** Bytes handed to the connection so far (a string or buffer is handed over whole at once). */
-  readonly taken: number;
-  /** Whether the whole body has been handed to the connection. */
-  readonly whole: boolean;
-}
-
-/**
- * Wraps `body` to report any error its iterator throws and to count what the client took: undici
- * writes each chunk to the socket as it takes it, so a chunk counts once it is yielded. A body
- * whose length is declared is whole once that many bytes were taken (the socket may still be
- * draining them, which is what "handed to the connection" means); one without, once it ended.
- */
-function watchBody(body: RequestBody, declared: number | undefined, onError: (error: unknown) => void): WatchedBody {
-  if (typeof body === 'string' || body instanceof Uint8Array) {
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-    return { body, taken: length, whole: true };
-  }
-  const inner = body;
-  let taken = 0;
-  let ended = false;
-  const counted = (async function* () {
-    try {
-      for await (const chunk of inner) {
-        taken += chunk.length;
-        yield chunk;
-      }
-      ended = true;
-    } catch (error) {
-      onError(error);
-      throw error;
-    }
-  })();
-  return {
-    body: counted,
-    get taken() {
-      return taken;
-    },
-    get whole() {
-      return declared === undefined ? ended : taken >= declared;
-    },
-  };
-}
-
 /** The media id a success answer names, for an error that must say what the server claimed. */
 function claimedMediaId(text: string, secrets: readonly string[]): string | number | undefined {
   try {
@@ -201,62 +155,6 @@ function claimedMediaId(text: string, secrets: readonly string[]): string | numb
     return typeof id === 'number' ? id : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function declaredLength(headers: Record<string, string>): number | undefined {
-  const value = headers['content-length'];
-  const length = value === undefined ? Number.NaN : Number(value);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
-}
-
-/** What a request asks of its connection's rate limit, and what it tells of its upload's waits. */
-export interface RateContext {
-  pacer: RatePacer;
-  tracker: RateLimitTracker;
-  /** The longest one request waits for the limit (pacing and 429s together), in ms. */
-  maxWaitMs: number;
-  /** Requests this upload keeps going at once (what the pacer lets out while the bucket is unknown). */
-  concurrency: number;
-}
-
-/**
- * A grant from the connection's pacer, within what is left of this request's budget for
- * waiting. The wait counts in the upload's totals and is told to its listener.
- */
-async function takeGrant(
-  rate: RateContext,
-  signal: AbortSignal,
-  budgetMs: number,
-  refusedBefore: boolean,
-  failure: (waitedMs: number) => Error,
-  deadline: RequestSpec['deadline'],
-): Promise<RateGrant> {
-  const from = performance.now();
-  // The budget's timer is set only once the pacer says this request must wait (most never do).
-  const overBudget = new AbortController();
-  const either = AbortSignal.any([signal, overBudget.signal]);
-  let timer: NodeJS.Timeout | undefined;
-  let endWait: (() => void) | undefined;
-  try {
-    return await rate.pacer.take(
-      either,
-      (wait) => {
-        endWait = rate.tracker.waiting();
-        const untilDeadline = deadline === undefined ? Number.POSITIVE_INFINITY : deadline.at - Date.now();
-        const limit = Math.min(budgetMs, untilDeadline);
-        timer = setTimeout(() => overBudget.abort(limit === untilDeadline ? 'deadline' : 'budget'), Math.max(0, Math.min(Math.floor(limit), 2_147_483_647)));
-        rate.tracker.emit({ reason: refusedBefore ? 'refused' : 'paced', waitMs: wait.waitMs, remaining: wait.remaining });
-      },
-      rate.concurrency,
-    );
-  } catch (error) {
-    if (signal.aborted) throw signal.reason;
-    if (overBudget.signal.aborted) throw overBudget.signal.reason === 'deadline' && deadline !== undefined ? deadline.error() : failure(performance.now() - from);
-    throw error;
-  } finally {
-    clearTimeout(timer);
-    endWait?.();
   }
 }
 
