@@ -47,7 +47,9 @@ describe('finalize: only complete, or the single plan\'s own PUT, finalizes', ()
 describe('maxBufferMemory', () => {
   it('large parts: fewer parts in flight so the part buffers stay within the budget', async () => {
     // The emulator runs in its own process, so the memory sampled here is the client's alone.
-    const child = await startChildEmulator({ mode: 'multipart', partSize: 1 * MiB, faults: [{ route: 'part', action: { type: 'delay', ms: 40 } }] });
+    // Each part is held 250 ms: the source fills the next buffer well before, even on a loaded
+    // machine, so the budget (not the source) is what keeps the second part from starting sooner.
+    const child = await startChildEmulator({ mode: 'multipart', partSize: 1 * MiB, faults: [{ route: 'part', action: { type: 'delay', ms: 250 } }] });
     try {
       const upload = new OFAuthUploadStream({ ...options(child, 8 * MiB), apiKey: child.apiKey, concurrency: 8, maxBufferMemory: 2.5 * MiB });
       const memory = liveMemorySampler(5);
