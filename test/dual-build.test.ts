@@ -58,3 +58,24 @@ describe('the ESM and CJS builds loaded in one process', () => {
     expect(caught).toBeInstanceOf(TypeError);
   });
 });
+
+describe('the rate limit across the two builds', () => {
+  it('an upload through one build and the next through the other share their connection\'s pacer', async () => {
+    const { startEmulator } = (await import(join(root, 'dist/emulator.js'))) as typeof import('../lib/emulator');
+    // A token a second, two in the bucket: a one-part upload (init, its PUT) takes both.
+    const emulator = await startEmulator({ apiKey: 'k_dual', partSize: 64 * 1024, rateLimit: { perMinute: 60, burst: 2 } });
+    try {
+      const data = new Uint8Array(32 * 1024).fill(7);
+      const options = { apiKey: 'k_dual', connectionId: `conn_dual_${Date.now()}`, baseUrl: emulator.url, filename: 'a.mp4', contentType: 'video/mp4' };
+      await esm.uploadToVault(data, options);
+      const reasons: string[] = [];
+      await cjs.uploadToVault(data, { ...options, onRateLimit: (event) => reasons.push(event.reason) });
+      // The CJS build knew the bucket was empty: it waited its turn, and met no 429.
+      expect(reasons[0]).toBe('paced');
+      expect(emulator.stats.rateLimited).toBe(0);
+    } finally {
+      await emulator.close();
+    }
+  });
+});
+

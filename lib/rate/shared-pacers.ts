@@ -1,7 +1,19 @@
 import { RatePacer } from './rate-pacer';
 
-/** One pacer per API origin and connection id: OFAuth's limit is per connection, whoever sends. */
-const pacers = new Map<string, RatePacer>();
+/**
+ * One pacer per API origin and connection id: OFAuth's limit is per connection, whoever sends.
+ * The registry lives on `globalThis` under a registry symbol, so the ESM and the CJS build loaded
+ * in one process (an app's `import` and a dependency's `require`) pace one connection together
+ * instead of each believing it has the whole bucket. A pacer is used by its shape (`take`,
+ * `observe`), so one made by the other build serves as well.
+ */
+const REGISTRY = Symbol.for('ofauth-upload-stream.pacers');
+
+function registry(): Map<string, RatePacer> {
+  const holder = globalThis as { [REGISTRY]?: Map<string, RatePacer> };
+  holder[REGISTRY] ??= new Map();
+  return holder[REGISTRY];
+}
 
 /**
  * The pacer every upload in this process to `baseUrl` as `connectionId` shares (concurrent
@@ -9,6 +21,7 @@ const pacers = new Map<string, RatePacer>();
  * `https://api.ofauth.com` and `https://api.ofauth.com/` are one.
  */
 export function sharedPacer(baseUrl: string, connectionId: string): RatePacer {
+  const pacers = registry();
   const key = `${new URL(baseUrl).origin}\n${connectionId}`;
   let pacer = pacers.get(key);
   if (pacer === undefined) {
