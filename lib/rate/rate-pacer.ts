@@ -127,6 +127,7 @@ export class RatePacer {
   /** The bucket's size, once seen (the highest Remaining + 1, or what went through before the first 429). */
   #capacity: number | undefined;
   #blockedUntil = 0;
+  #usedAt: number;
 
   // Remaining-based learning.
   #anchors: Anchor[] = [];
@@ -157,10 +158,21 @@ export class RatePacer {
 
   constructor(options: RatePacerOptions = {}) {
     this.#clock = options.clock ?? systemClock;
+    this.#usedAt = this.#clock.now();
     this.#retryAfterMax = options.retryAfterMax ?? 60_000;
     const perMinute = options.assumedPerMinute ?? 60;
     if (!(Number.isFinite(perMinute) && perMinute > 0)) throw new TypeError(`RatePacer: assumedPerMinute must be a number > 0, got ${String(perMinute)}`);
     this.#assumedPerMs = perMinute / 60_000;
+  }
+
+  /**
+   * How long nothing has been asked of or told to this pacer, in ms (0 while a request waits or
+   * is out): the process's registry forgets pacers idle for long, so a server that served
+   * thousands of connections does not keep one for each forever.
+   */
+  idleFor(now = this.#clock.now()): number {
+    if (this.#queue.length > 0 || this.#outstanding(now) > 0) return 0;
+    return Math.max(0, now - this.#usedAt);
   }
 
   /** What the pacer believes now (for diagnostics and tests). */
@@ -212,6 +224,7 @@ export class RatePacer {
   observe(grant: RateGrant, answer: { status: number; headers: IncomingHttpHeaders } | undefined, retryAfterMax = this.#retryAfterMax): { refused: boolean; headers: RateHeaders } {
     const record = this.#grants.find((g) => g.seq === grant.seq);
     if (record !== undefined) record.answered = true;
+    this.#usedAt = this.#clock.now();
     if (answer === undefined) {
       this.#reschedule();
       return { refused: false, headers: {} };
@@ -442,9 +455,12 @@ export class RatePacer {
     this.#levelAt = now;
     const grant: RateGrant = { seq: ++this.#seq, startedAt: now, waitedMs: now - waiter.enqueuedAt };
     this.#grants.push({ seq: grant.seq, startedAt: now, answered: false });
-    if (this.#grants.length > GRANT_HISTORY) {
-      for (const old of this.#grants.splice(0, this.#grants.length - GRANT_HISTORY)) if (old.refused === true) this.#prunedRefusals++;
-    }
+    // Only recent grants matter (what was counted after what, what is still out): keep a few
+    // minutes' worth, and never more than GRANT_HISTORY.
+    let drop = Math.max(0, this.#grants.length - GRANT_HISTORY);
+    while (drop < this.#grants.length && this.#grants[drop]!.answered && now - this.#grants[drop]!.startedAt > OUTSTANDING_MS) drop++;
+    for (const old of this.#grants.splice(0, drop)) if (old.refused === true) this.#prunedRefusals++;
+    this.#usedAt = now;
     waiter.resolve(grant);
   }
 }

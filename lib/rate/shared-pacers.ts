@@ -8,6 +8,10 @@ import { RatePacer } from './rate-pacer';
  * `observe`), so one made by the other build serves as well.
  */
 const REGISTRY = Symbol.for('ofauth-upload-stream.pacers');
+/** A pacer nothing asked for this long is forgotten: its bucket has long been full again. */
+const FORGET_IDLE_MS = 10 * 60_000;
+const SWEEP_EVERY_MS = 60_000;
+let sweptAt = 0;
 
 function registry(): Map<string, RatePacer> {
   const holder = globalThis as { [REGISTRY]?: Map<string, RatePacer> };
@@ -22,6 +26,11 @@ function registry(): Map<string, RatePacer> {
  */
 export function sharedPacer(baseUrl: string, connectionId: string): RatePacer {
   const pacers = registry();
+  const now = Date.now();
+  if (now - sweptAt > SWEEP_EVERY_MS) {
+    sweptAt = now;
+    for (const [key, pacer] of pacers) if (typeof pacer.idleFor === 'function' && pacer.idleFor() > FORGET_IDLE_MS) pacers.delete(key);
+  }
   const key = `${new URL(baseUrl).origin}\n${connectionId}`;
   let pacer = pacers.get(key);
   if (pacer === undefined) {

@@ -177,6 +177,19 @@ describe('RatePacer rules', () => {
     expect(third).toBe(true);
   });
 
+  it('says how long it has been idle (0 while a request is out), so the registry can forget it', async () => {
+    const clock = new FakeClock();
+    const pacer = new RatePacer({ clock });
+    const grant = await pacer.take(new AbortController().signal, undefined, 4);
+    clock.setTimer(() => undefined, 5_000);
+    await clock.run();
+    expect(pacer.idleFor()).toBe(0);
+    pacer.observe(grant, { status: 200, headers: {} });
+    clock.setTimer(() => undefined, 7_000);
+    await clock.run();
+    expect(pacer.idleFor()).toBe(7_000);
+  });
+
   it('a server with no limit (no header, no 429) is never held', async () => {
     const clock = new FakeClock();
     const pacer = new RatePacer({ clock });
