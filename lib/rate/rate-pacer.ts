@@ -155,7 +155,6 @@ export class RatePacer {
   #window = 1;
   #known = false;
 
-
   constructor(options: RatePacerOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#usedAt = this.#clock.now();
