@@ -11,8 +11,9 @@ import { Journal, type JournalKey, defaultResumeDir } from './resume/journal';
 import { FileLock } from './resume/lock';
 import { resumePoint } from './resume/resume-point';
 import { FileSource } from './sources/file-source';
-import type { PartReceipt, SinkResult, UploadResult, UploadSink } from './upload-sink';
+import type { PartReceipt, SinkResult, UploadResult } from './upload-sink';
 import { RateLimitTracker } from './rate/rate-limit-tracker';
+import { runSession } from './session-attempt';
 
 /** One upload of one file: what every attempt (a resumed session, then maybe a new one) shares. */
 interface FileRun {
@@ -185,26 +186,17 @@ function freshSession(run: FileRun, restarted?: Pick<ResumeInfo, 'reason' | 'pre
  */
 async function attempt(run: FileRun, start: SessionStart): Promise<SinkResult> {
   const { options, source, journal } = run;
-  const controller = new AbortController();
-  setMaxListeners(0, controller.signal);
-  const follow = () => controller.abort(run.signal.reason);
-  if (run.signal.aborted) follow();
-  else run.signal.addEventListener('abort', follow, { once: true });
-  const fail = (error: unknown) => {
-    if (!controller.signal.aborted) controller.abort(error);
-  };
-  const api = createUploadApi(run.transport, controller.signal, run.rateLimit);
-  let sink: UploadSink | undefined;
-  try {
+  return runSession(run.signal, async ({ signal, fail, track }) => {
+    const api = createUploadApi(run.transport, signal, run.rateLimit);
     const { session, done } = await start(api, (known) => options.onSession?.(known));
     const onProgress = options.onProgress;
-    sink = sinkFor(
+    const sink = sinkFor(
       session,
       source.size,
       source,
       {
         api,
-        signal: controller.signal,
+        signal,
         concurrency: options.concurrency,
         maxBufferMemory: options.maxBufferMemory,
         // A file is read again for a retry: nothing is ever kept to replay.
@@ -221,14 +213,8 @@ async function attempt(run: FileRun, start: SessionStart): Promise<SinkResult> {
       },
       done,
     );
-    return await sink.finish();
-  } catch (error) {
-    fail(error);
-    // Nothing of this attempt may still run when the caller hears of its failure.
-    await sink?.settled();
-    throw controller.signal.aborted && run.signal.aborted ? run.signal.reason : error;
-  } finally {
-    run.signal.removeEventListener('abort', follow);
-  }
+    track(sink);
+    return sink.finish();
+  });
 }
 

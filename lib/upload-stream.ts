@@ -9,6 +9,7 @@ import type { PartSource } from './sources/part-source';
 import { Spool, type SpoolProgress } from './sources/spool';
 import type { PartReceipt, SinkResult, UploadResult, UploadSink } from './upload-sink';
 import { type RateLimitEvent, RateLimitTracker } from './rate/rate-limit-tracker';
+import { runSession } from './session-attempt';
 
 /** After this long waiting for cancelled work at destroy, a process warning says what is stuck. */
 const SETTLE_WARNING_MS = 5000;
@@ -251,28 +252,14 @@ export class OFAuthUploadStream extends Writable {
   }
 
   /** One session's worth of a spooled upload, on a signal of its own (a child of the stream's). */
-  async #spooledAttempt(source: PartSource): Promise<SinkResult> {
-    const controller = new AbortController();
-    setMaxListeners(0, controller.signal);
-    const follow = () => controller.abort(this.#controller.signal.reason);
-    this.#controller.signal.addEventListener('abort', follow, { once: true });
-    const fail = (error: unknown) => {
-      if (!controller.signal.aborted) controller.abort(error);
-    };
-    let sink: UploadSink | undefined;
-    try {
-      const api = createUploadApi(this.#options, controller.signal, this.#rateLimit);
-      sink = await (this.#starting = this.#open(source.size, source, { api, signal: controller.signal, onError: fail }));
+  #spooledAttempt(source: PartSource): Promise<SinkResult> {
+    return runSession(this.#controller.signal, async ({ signal, fail, track }) => {
+      const api = createUploadApi(this.#options, signal, this.#rateLimit);
+      const sink = await (this.#starting = this.#open(source.size, source, { api, signal, onError: fail }));
       this.#sink = sink;
-      return await sink.finish();
-    } catch (error) {
-      fail(error);
-      // Nothing of this session may still run when the next starts or the stream fails.
-      await sink?.settled();
-      throw error;
-    } finally {
-      this.#controller.signal.removeEventListener('abort', follow);
-    }
+      track(sink);
+      return sink.finish();
+    });
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
