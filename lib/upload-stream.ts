@@ -1,6 +1,5 @@
 import { setMaxListeners } from 'node:events';
 import { Writable } from 'node:stream';
-import type { UploadApi } from './api';
 import { AbortError, EmptySourceError, SizeMismatchError, UploadExpiredError } from './errors';
 import { type SinkContext, createUploadApi, openSink } from './open-upload';
 import { type OFAuthUploadOptions, type ResolvedOptions, type UploadProgress, resolveOptions } from './options';
@@ -63,7 +62,6 @@ export class OFAuthUploadStream extends Writable {
   readonly #options: ResolvedOptions;
   /** One per upload: aborting it cancels every request, read and backoff wait of this upload. */
   readonly #controller = new AbortController();
-  readonly #api: UploadApi;
   /** What the connection's rate limit cost this upload, whatever sessions it took. */
   readonly #rateLimit: RateLimitTracker;
   /** Set when no size was given: the source is spooled until it ends. */
@@ -85,7 +83,6 @@ export class OFAuthUploadStream extends Writable {
     // 64 parts in flight, Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(0, this.#controller.signal);
     this.#rateLimit = new RateLimitTracker(resolved.connectionId, (event) => this.#emitSafely('rateLimit', event));
-    this.#api = createUploadApi(resolved, this.#controller.signal, this.#rateLimit);
     this.#spool =
       resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#emitSafely('spool', progress)) : undefined;
     if (resolved.onProgress) this.on('progress', resolved.onProgress);
@@ -143,21 +140,21 @@ export class OFAuthUploadStream extends Writable {
   }
 
   /**
-   * Opens the session for `size` bytes and the sink that fits its answer. By default on the
-   * stream's own API and signal, a failure failing the stream; a spooled upload passes an
-   * attempt's own, so an expired session can be replaced by a new one.
+   * Opens the session for `size` bytes and the sink that fits its answer, on `signal`, a failure
+   * going to `onError`: the stream's own for a live source (a failure fails the stream), a
+   * session's own for a spooled one (an expired session can be replaced by a new one).
    */
-  #open(size: number, source: PartSource | undefined, attempt?: { api: UploadApi; signal: AbortSignal; onError: (error: unknown) => void }): Promise<UploadSink> {
+  #open(size: number, source: PartSource | undefined, signal: AbortSignal, onError: (error: unknown) => void): Promise<UploadSink> {
     const { concurrency, maxBufferMemory, planlessRetryBuffer } = this.#options;
     const context: SinkContext = {
-      api: attempt?.api ?? this.#api,
-      signal: attempt?.signal ?? this.#controller.signal,
+      api: createUploadApi(this.#options, signal, this.#rateLimit),
+      signal,
       concurrency,
       maxBufferMemory,
       planlessRetryBuffer,
       onProgress: (p) => this.#emitSafely('progress', p),
       onPart: (receipt) => this.emit('part', receipt),
-      onError: attempt?.onError ?? this.#fail,
+      onError,
     };
     return openSink(size, source, context, (session) => {
       this.#session = session;
@@ -186,7 +183,7 @@ export class OFAuthUploadStream extends Writable {
       return;
     }
     // The session opens on the first chunk, so a source that fails before any data opens none.
-    this.#starting ??= this.#track(this.#open(size, undefined));
+    this.#starting ??= this.#track(this.#open(size, undefined, this.#controller.signal, this.#fail));
     this.#starting.then(
       (sink) => {
         this.#sink = sink;
@@ -254,8 +251,7 @@ export class OFAuthUploadStream extends Writable {
   /** One session's worth of a spooled upload, on a signal of its own (a child of the stream's). */
   #spooledAttempt(source: PartSource): Promise<SinkResult> {
     return runSession(this.#controller.signal, async ({ signal, fail, track }) => {
-      const api = createUploadApi(this.#options, signal, this.#rateLimit);
-      const sink = await (this.#starting = this.#open(source.size, source, { api, signal, onError: fail }));
+      const sink = await (this.#starting = this.#open(source.size, source, signal, fail));
       this.#sink = sink;
       track(sink);
       return sink.finish();
