@@ -81,13 +81,13 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 const FATAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'UND_ERR_NOT_SUPPORTED']);
 // Failures before a connection existed: the request never reached the server.
 const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
-// Answers that say the work was not done: refused by the server (408, 429, 503), failed there
-// (500), or no valid answer from upstream at all (a gateway's 502). Retrying a 502 risks at most
-// one empty session that expires by itself, while giving up fails an upload a moment's hiccup
-// would have let through. A 504, a timeout or a reset may come after the upstream acted and its
-// answer was lost: a non-idempotent request is not sent again then, since a second session would
-// be opened and the first orphaned.
-const NOT_PROCESSED_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503]);
+// Answers that say the work was not done: refused by the server (408, 503), failed there (500),
+// or no valid answer from upstream at all (a gateway's 502). Retrying a 502 risks at most one
+// empty session that expires by itself, while giving up fails an upload a moment's hiccup would
+// have let through. A 504, a timeout or a reset may come after the upstream acted and its answer
+// was lost: a non-idempotent request is not sent again then, since a second session would be
+// opened and the first orphaned. (A 429 never gets here: the pacer waits it out.)
+const NOT_PROCESSED_STATUSES: ReadonlySet<number> = new Set([408, 500, 502, 503]);
 
 /**
  * undici marks a kept-alive socket reusable only in a `setImmediate` after its response

@@ -9,8 +9,11 @@ export interface RetryPolicy {
   retryAfterMax: number;
 }
 
-/** Statuses worth another try: the request may succeed unchanged later. */
-export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+/**
+ * Statuses worth another try, costing one of `retries`: the request may succeed unchanged later.
+ * (A 429 is not among them: the rate limit's pacer waits it out, and it costs no retry.)
+ */
+export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 500, 502, 503, 504]);
 
 /**
  * Exponential backoff with full jitter (AWS's "full jitter"): a random wait in
