@@ -54,6 +54,11 @@ const { values: args } = parseArgs({
     pause: { type: 'string', default: '400' },
     /** 'view' (default: zero-copy views of a pattern) or 'fresh' (a new buffer per chunk, like fs). */
     source: { type: 'string', default: 'view' },
+    /**
+     * kind spool: read the source from this URL with undici (`?size=&chunk=` appended) instead of
+     * generating it in-process: a download of unknown size, as `benchmarks/spool-chunks.mjs` serves it.
+     */
+    download: { type: 'string' },
     /** kinds file and file-stream: the file to upload (--size must be its size). */
     file: { type: 'string' },
     /** A PEM file: the certificate authority the HTTPS clients trust. */
@@ -154,8 +159,10 @@ async function prepare() {
           ...(dispatcher ? { dispatcher } : {}),
           ...extra,
         });
+      const { request } = await import('undici');
+      const download = async (bytes) => (await request(`${args.download}?size=${bytes}&chunk=${chunkSize}`)).body;
       const upload = async (url, bytes, filename) => {
-        const source = generatedSource(bytes, chunkSize, args.source);
+        const source = args.download === undefined ? generatedSource(bytes, chunkSize, args.source) : await download(bytes);
         let stream;
         if (kind === 'spool') {
           stream = streamFor(url, filename, { spool: { dir: tmp } });

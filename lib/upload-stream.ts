@@ -13,11 +13,22 @@ import { runSession } from './session-attempt';
 /** After this long waiting for cancelled work at destroy, a process warning says what is stuck. */
 const SETTLE_WARNING_MS = 5000;
 
+/**
+ * The events `OFAuthUploadStream` emits besides `Writable`'s own, with their listeners'
+ * arguments. A listener of `'spool'`, `'progress'` or `'rateLimit'` that throws fails the upload.
+ */
 export interface OFAuthUploadStreamEvents {
-  /** While a source of unknown size is spooled: at least every MiB, and once at its end. */
+  /** Only without `size`, while the source is spooled: at least every MiB, and once at its end. */
   spool: [progress: SpoolProgress];
+  /**
+   * The session is open: init answered with a plan, or with an id alone (`isPlanless`). Once per
+   * session, before any byte is sent; a spooled upload whose session expired opens a new one and
+   * emits again. The stream's `session` property holds the last one.
+   */
   session: [session: UploadSession];
+  /** Bytes sent and parts acknowledged so far: at least every MiB sent, and once per acknowledged part. */
   progress: [progress: UploadProgress];
+  /** The vault acknowledged a part (a plan-less upload's one PUT is part 1). */
   part: [receipt: PartReceipt];
   /** A request waits for the connection's rate limit (paced, or refused with 429). */
   rateLimit: [event: RateLimitEvent];
@@ -83,8 +94,9 @@ export class OFAuthUploadStream extends Writable {
     // 64 parts in flight, Node's default of 10 listeners would warn about a leak that is not one.
     setMaxListeners(0, this.#controller.signal);
     this.#rateLimit = new RateLimitTracker(resolved.connectionId, (event) => this.#emitSafely('rateLimit', event));
+    // A spool write that fails after its chunk was taken (it is written behind the source) fails the stream at once.
     this.#spool =
-      resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#emitSafely('spool', progress)) : undefined;
+      resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#emitSafely('spool', progress), this.#fail) : undefined;
     if (resolved.onProgress) this.on('progress', resolved.onProgress);
     if (resolved.onRateLimit) this.on('rateLimit', resolved.onRateLimit);
     this.#attachSignal(resolved.signal);
