@@ -114,7 +114,6 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
       // Our own emulator can be asked what it stored; a missing hash counts as a mismatch.
       storedSha256: stored === undefined ? undefined : (id) => stored.media(id)?.sha256 ?? '(nothing stored)',
       reporter,
-      notice: (line) => out.notice(line),
     });
     if (totals.interrupted) return EXIT_INTERRUPTED;
     return totals.failed > 0 ? EXIT_UPLOAD_FAILED : EXIT_OK;

@@ -6,6 +6,7 @@ import { Output } from '../../lib/cli/output';
 import { SourceError } from '../../lib/cli/source-error';
 import type { SourceItem } from '../../lib/cli/sources/source-item';
 import type { UploadSummary } from '../../lib/cli/summary';
+import { VirtualTerminal } from './virtual-terminal';
 
 const MiB = 1024 * 1024;
 const SECRET = 'sk_reporter_SECRET_4';
@@ -77,22 +78,24 @@ describe('BatchReporter on a terminal', () => {
     ea.progress({ bytesUploaded: 2 * MiB, totalBytes: 4 * MiB, partsCompleted: 2, totalParts: 4 });
     h.advance(1000);
     const first = h.stderr.join('');
+    // Each line ends with its newline: the cursor waits on a line of its own below the block.
     expect(first.split('\n')).toEqual([
       '  shoot/a.mp4  ████████░░░░░░░░  50%  2.0 MiB / 4.0 MiB  2.0 MiB/s',
       '  shoot/b.mp4  starting…',
       '0/3 done (0 uploaded, 0 skipped, 0 failed)  2.0 MiB / 8.0 MiB  2.0 MiB/s  ETA 0:03',
+      '',
     ]);
     h.stderr.length = 0;
     h.advance(1000);
-    // Back up over the two lines above the cursor's, erase to the end of the screen, redraw.
-    expect(h.stderr.join('')).toMatch(/^\x1b\[2A\r\x1b\[J {2}shoot\/a\.mp4/);
+    // Back up over the block's three lines, erase to the end of the screen, redraw.
+    expect(h.stderr.join('')).toMatch(/^\x1b\[3A\r\x1b\[J {2}shoot\/a\.mp4/);
 
     h.stderr.length = 0;
     h.reporter.finished({ type: 'uploaded', item: a, summary: summary(4 * MiB) });
     // Erased, the result printed on stdout, then the block (one row fewer) drawn again.
-    expect(h.stderr[0]).toBe('\x1b[2A\r\x1b[J');
+    expect(h.stderr[0]).toBe('\x1b[3A\r\x1b[J');
     expect(h.stdout).toEqual(['uploaded  shoot/a.mp4  4.0 MiB in 0.50 s  media 42 (video)  upload:1\n']);
-    expect(h.stderr.slice(1).join('').split('\n')).toHaveLength(2);
+    expect(h.stderr.slice(1).join('').split('\n')).toHaveLength(3);
     expect(h.stderr.slice(1).join('')).toContain('1/3 done (1 uploaded, 0 skipped, 0 failed)  4.0 MiB / 8.0 MiB');
 
     h.stderr.length = 0;
@@ -101,8 +104,8 @@ describe('BatchReporter on a terminal', () => {
     expect(h.stderr.join('')).not.toContain(SECRET);
     h.stderr.length = 0;
     h.reporter.end(totals);
-    // Only the total line was left (nothing running): erased where it stands.
-    expect(h.stderr).toEqual(['\r\x1b[J']);
+    // Only the total line was left (nothing running): back up one line and erase it.
+    expect(h.stderr).toEqual(['\x1b[1A\r\x1b[J']);
     expect(h.stdout.at(-1)).toBe('Done, with failures: 3 sources, 2 uploaded, 0 skipped, 1 failed; 3.0 MiB in 1.00 s (3.0 MiB/s)\n');
     // The timer is gone: nothing is drawn after the end.
     h.advance(1000);
@@ -118,7 +121,7 @@ describe('BatchReporter on a terminal', () => {
     events.spooled(3 * MiB);
     h.advance(1000);
     expect(h.stderr.join('')).toContain('https://cdn.example/live → take.mov  buffering 3.0 MiB (size unknown)');
-    expect(h.stderr.join('')).toMatch(/0\/1 done .* 0 B \/ 0 B\+ {2}0\.0 MiB\/s {2}ETA --:--$/);
+    expect(h.stderr.join('')).toMatch(/0\/1 done .* 0 B \/ 0 B\+ {2}0\.0 MiB\/s {2}ETA --:--\n$/);
   });
 });
 
@@ -205,10 +208,68 @@ describe('LiveBlock', () => {
     const written: string[] = [];
     const block = new LiveBlock({ write: (t: string) => written.push(t), columns: 30 });
     block.draw(['x'.repeat(50), 'short']);
-    expect(written[0]).toBe(`${'x'.repeat(28)}…\nshort`);
+    expect(written[0]).toBe(`${'x'.repeat(28)}…\nshort\n`);
     block.clear();
-    expect(written[1]).toBe('\x1b[1A\r\x1b[J');
+    expect(written[1]).toBe('\x1b[2A\r\x1b[J');
     block.clear();
     expect(written).toHaveLength(2);
+  });
+});
+
+describe('Ctrl-C on a terminal (issue 26): nothing of the live block is left above the outcome lines', () => {
+  /** The reporter writing to one terminal (stdout and stderr both), `columns` wide. */
+  function onTerminal(columns: number) {
+    const terminal = new VirtualTerminal(columns);
+    let tick: (() => void) | undefined;
+    let now = 0;
+    const streams = { stdout: { write: (t: string) => terminal.write(t) }, stderr: { write: (t: string) => terminal.write(t), isTTY: true, columns } };
+    const out = new Output(streams, [SECRET], false);
+    const reporter = new BatchReporter(out, streams, { mode: 'live', now: () => now, every: (_ms, fn) => ((tick = fn), () => (tick = undefined)) });
+    return { terminal, reporter, advance: (ms: number) => ((now += ms), tick?.()) };
+  }
+  const interrupted: BatchTotals = { ...totals, sources: 2, uploaded: 0, failed: 0, cancelled: 2, bytes: 0, interrupted: true };
+
+  it('the terminal echoes ^C after a full-width last line: the cancelled lines and the summary, and nothing else', () => {
+    const t = onTerminal(80);
+    const [a, b] = [file('a.mp4', 4 * MiB), file('b.mp4', 4 * MiB)] as [SourceItem, SourceItem];
+    t.reporter.begin([a, b]);
+    for (const item of [a, b]) {
+      const events = t.reporter.started(item);
+      events.opened(item.source, 4 * MiB);
+      events.progress({ bytesUploaded: 2 * MiB, totalBytes: 4 * MiB, partsCompleted: 2, totalParts: 4 });
+    }
+    t.advance(1000);
+    // The total line is longer than the terminal: cut to its width, it fills the last column but one.
+    expect(t.terminal.screen().at(-1)).toHaveLength(79);
+    // What the terminal itself writes where the cursor is when Ctrl-C is pressed.
+    t.terminal.write('^C');
+    t.advance(100);
+    t.reporter.finished({ type: 'cancelled', item: a, mediaUploadId: 'upload:a' });
+    t.reporter.finished({ type: 'cancelled', item: b, mediaUploadId: 'upload:b' });
+    t.reporter.end(interrupted);
+    expect(t.terminal.screen()).toEqual([
+      'ofauth-upload: cancelled shoot/a.mp4: mediaUploadId upload:a left unfinished',
+      'ofauth-upload: cancelled shoot/b.mp4: mediaUploadId upload:b left unfinished',
+      // The summary, wrapped by the terminal.
+      'Interrupted (Ctrl-C): 2 sources, 0 uploaded, 0 skipped, 0 failed, 2 cancelled, 0',
+      ' not started; 0 B in 1.00 s (0.0 MiB/s)',
+    ]);
+  });
+
+  it('a notice while the block is drawn (an upload Ctrl-C lets finish) goes above it, and the block is drawn once', () => {
+    const t = onTerminal(100);
+    const a = file('a.mp4', 4 * MiB);
+    t.reporter.begin([a]);
+    const events = t.reporter.started(a);
+    events.opened(a.source, 4 * MiB);
+    events.progress({ bytesUploaded: 4 * MiB, totalBytes: 4 * MiB, partsCompleted: 4, totalParts: 4 });
+    t.advance(1000);
+    t.reporter.notice('ofauth-upload: finishing shoot/a.mp4: all of it is in the vault');
+    t.advance(100);
+    expect(t.terminal.screen()).toEqual([
+      'ofauth-upload: finishing shoot/a.mp4: all of it is in the vault',
+      '  shoot/a.mp4  ████████████████ 100%  4.0 MiB / 4.0 MiB  3.6 MiB/s',
+      '0/1 done (0 uploaded, 0 skipped, 0 failed)  4.0 MiB / 4.0 MiB  3.6 MiB/s  ETA 0:00',
+    ]);
   });
 });

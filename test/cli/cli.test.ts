@@ -204,6 +204,8 @@ describe('upload errors exit 1 with one line, never the API key', () => {
     expect(run.code).toBe(1);
     const errorLines = run.stderr.split('\n').filter((l) => l.startsWith('ofauth-upload:'));
     expect(errorLines).toEqual([expect.stringMatching(/^ofauth-upload: ERR_OFAUTH_API: POST \/v2\/access\/uploads\/init answered HTTP 401/)]);
+    // The CLI's credentials come from the environment: the line names what to check.
+    expect(errorLines[0]).toMatch(/check OFAUTH_API_KEY, and OFAUTH_CONNECTION_ID\)$/);
     expect(run.stdout + run.stderr).not.toContain(API_KEY);
     expect(emu.stats.initCalls).toBe(1); // 401 is not retried
 
@@ -212,6 +214,18 @@ describe('upload errors exit 1 with one line, never the API key', () => {
     const { error } = JSON.parse(json.stdout) as { error: Record<string, unknown> };
     expect(error).toMatchObject({ name: 'OFAuthApiError', code: 'ERR_OFAUTH_API', status: 401, method: 'POST', path: '/v2/access/uploads/init', attempts: 1 });
     expect(json.stdout + json.stderr).not.toContain(API_KEY);
+  });
+
+  it('a 403 from the server (a connection the key may not use) names OFAUTH_CONNECTION_ID, on the line and in --json', async () => {
+    const { env } = await emulator({ connectionId: 'conn_someone_else' });
+    const run = await runCli(['--sample', '1MiB'], { env });
+    expect(run.code).toBe(1);
+    const errorLines = run.stderr.split('\n').filter((l) => l.startsWith('ofauth-upload:'));
+    expect(errorLines).toEqual([expect.stringMatching(/^ofauth-upload: ERR_OFAUTH_API: POST \/v2\/access\/uploads\/init answered HTTP 403: .*check OFAUTH_CONNECTION_ID, and that OFAUTH_API_KEY is the key/)]);
+    const json = await runCli(['--sample', '1MiB', '--json'], { env });
+    const { error } = JSON.parse(json.stdout) as { error: { status: number; message: string } };
+    expect(error.status).toBe(403);
+    expect(error.message).toContain('OFAUTH_CONNECTION_ID');
   });
 
   it('a server that echoes the key in its error body still does not get it printed', async () => {

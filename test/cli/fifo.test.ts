@@ -69,5 +69,8 @@ describe.runIf(process.platform === 'linux')('a named pipe as a source', () => {
     const run = await running;
     expect(run.signal).toBeNull();
     expect(run.code).toBe(130);
+    // Nothing was sent (the pipe is open, its size unknown, nothing buffered yet): the line says so.
+    expect(run.stderr).toMatch(/ABORT_ERR: Interrupted \(SIGINT\) while .*: nothing was uploaded\n/);
+    expect(run.stderr).not.toContain('in-flight');
   });
 });

@@ -55,6 +55,15 @@ describe('ofauth-upload FILE resumes after Ctrl-C', () => {
     ]);
     expect(e.media(session?.mediaUploadId ?? '')?.sha256).toBe(sha256(data));
     expect(two.stdout).toContain(`sha256 local   ${sha256(data)}`);
+    // The mean rate is of the 1 MiB this run sent, not of the 8 MiB the upload holds.
+    expect(two.stdout).toMatch(/^ {2}bytes {10}8388608 \(8\.0 MiB\)$/m);
+    expect(two.stdout).toMatch(/^ {2}sent {11}1\.0 MiB by this run; 7\.0 MiB were already in the vault$/m);
+    const elapsedS = Number(/^ {2}elapsed {8}([\d.]+) s$/m.exec(two.stdout)?.[1]);
+    const rate = Number(/^ {2}mean rate {6}([\d.]+) MiB\/s$/m.exec(two.stdout)?.[1]);
+    // Both printed rounded: elapsed to 0.01 s, the rate to 0.1 MiB/s (8 MiB would be 8× as much).
+    expect(elapsedS).toBeGreaterThan(0.01);
+    expect(rate).toBeGreaterThanOrEqual(1 / (elapsedS + 0.005) - 0.05);
+    expect(rate).toBeLessThanOrEqual(1 / (elapsedS - 0.005) + 0.05);
     expect(readdirSync(resumeDir)).toEqual([]);
   });
 

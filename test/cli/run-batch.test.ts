@@ -33,7 +33,7 @@ afterAll(() => agent.close());
 const silent: UploadEvents = { opened() {}, spooled() {}, uploading() {}, progress() {}, session() {}, resumed() {}, rateLimited() {} };
 
 function collecting(outcomes: SourceOutcome[]): Reporter {
-  return { begin() {}, started: () => silent, finished: (outcome) => outcomes.push(outcome), end() {} };
+  return { begin() {}, started: () => silent, finished: (outcome) => outcomes.push(outcome), notice() {}, end() {} };
 }
 
 function run(items: SourceItem[], manifest: Manifest, outcomes: SourceOutcome[], more: Partial<BatchRun> = {}): BatchRun {

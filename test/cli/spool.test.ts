@@ -69,6 +69,9 @@ describe('ofauth-upload - (a pipe of unknown size)', () => {
     expect(run.code).toBe(130);
     expect(run.stderr).toMatch(/ABORT_ERR: Interrupted \(SIGINT\)/);
     expect(run.stderr).not.toContain('left unfinished');
+    // Nothing was sent: the line says so, not that requests in flight were cancelled.
+    expect(run.stderr).toContain('ofauth-upload: ABORT_ERR: Interrupted (SIGINT) while the source (size unknown) was still being buffered: nothing was uploaded\n');
+    expect(run.stderr).not.toContain('in-flight');
     expect(emu!.requests).toHaveLength(0);
   });
 });

@@ -59,3 +59,22 @@ describe('describeError', () => {
     expect(describeError('boom')).toEqual({ name: 'Error', code: 'ERR_UNEXPECTED', message: 'boom' });
   });
 });
+
+describe('summary of a resumed upload (issue 26): the rate is of the bytes this run sent', () => {
+  it('bytesSent and the mean rate leave out what was already in the vault; the block says both', () => {
+    const s = summarize({ ...base, bytes: 8 * 1024 * 1024, elapsedMs: 500, alreadyInVault: 7 * 1024 * 1024 });
+    expect(s).toMatchObject({ bytes: 8 * 1024 * 1024, bytesSent: 1024 * 1024, mibPerSecond: 2 });
+    const text = formatSummary(s);
+    expect(text).toMatch(/^ {2}mean rate {6}2\.0 MiB\/s$/m);
+    expect(text).toMatch(/^ {2}sent {11}1\.0 MiB by this run; 7\.0 MiB were already in the vault$/m);
+  });
+
+  it('not resumed (or resumed from nothing): no bytesSent, no sent line, the rate of every byte', () => {
+    for (const alreadyInVault of [undefined, 0]) {
+      const s = summarize({ ...base, alreadyInVault });
+      expect(s).not.toHaveProperty('bytesSent');
+      expect(s.mibPerSecond).toBe(2);
+      expect(formatSummary(s)).not.toMatch(/^ {2}sent/m);
+    }
+  });
+});

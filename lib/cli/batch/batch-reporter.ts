@@ -128,6 +128,12 @@ export class BatchReporter implements Reporter {
     this.#redraw();
   }
 
+  notice(line: string): void {
+    this.#block?.clear();
+    this.#out.notice(line);
+    this.#redraw();
+  }
+
   end(totals: BatchTotals): void {
     this.#cancelTimer?.();
     this.#cancelTimer = undefined;

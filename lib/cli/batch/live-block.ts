@@ -8,10 +8,16 @@ export interface TerminalOutput {
  * the block, the screen is erased from there, and the new lines are written. Lines are cut to the
  * terminal's width, since a wrapped line would throw the count of lines to go back up. Anything
  * printed for good goes between `clear()` and the next `draw()`, so it scrolls up above the block.
+ *
+ * Between draws the cursor waits at the start of an empty line below the block, not at the end
+ * of its last line: what the terminal echoes there by itself (`^C` when Ctrl-C is pressed) then
+ * lands on that line, which the next erase clears, instead of wrapping a full last line onto a
+ * new one, which threw the count off and left the block's first line on screen above the
+ * `cancelled` lines (issue 26).
  */
 export class LiveBlock {
   readonly #out: TerminalOutput;
-  /** Lines on screen now; the cursor sits at the end of the last one. */
+  /** Lines on screen now; the cursor sits at the start of the line below the last one. */
   #height = 0;
 
   constructor(out: TerminalOutput) {
@@ -26,11 +32,11 @@ export class LiveBlock {
 
   #erase(): string {
     if (this.#height === 0) return '';
-    return `${this.#height > 1 ? `\x1b[${this.#height - 1}A` : ''}\r\x1b[J`;
+    return `\x1b[${this.#height}A\r\x1b[J`;
   }
 
   draw(lines: readonly string[]): void {
-    const text = lines.map((line) => this.#fit(line)).join('\n');
+    const text = lines.map((line) => `${this.#fit(line)}\n`).join('');
     this.#out.write(`${this.#erase()}${text}`);
     this.#height = lines.length;
   }

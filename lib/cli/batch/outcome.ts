@@ -9,7 +9,15 @@ export type SourceOutcome =
   | { type: 'failed'; item: SourceItem; error: unknown; mediaUploadId?: string }
   /** Stopped by Ctrl-C: never finalized; `mediaUploadId` once init had answered. */
   /** `resumable`: a file whose journal lets the same command continue it. */
-  | { type: 'cancelled'; item: SourceItem; mediaUploadId?: string; resumable?: boolean };
+  /** `stage`: set when nothing had been uploaded yet (see CancelStage). */
+  | { type: 'cancelled'; item: SourceItem; mediaUploadId?: string; resumable?: boolean; stage?: CancelStage };
+
+/**
+ * Where a cancelled upload stood when nothing of it had been uploaded: its source was still being
+ * opened (a download not yet answering, a named pipe without a writer), or, its size unknown, it
+ * was still being buffered to its end. Undefined: requests may have been in flight.
+ */
+export type CancelStage = 'opening' | 'buffering';
 
 export interface BatchTotals {
   sources: number;

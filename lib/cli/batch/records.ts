@@ -2,15 +2,23 @@ import { AbortError } from '../../errors';
 import { describeError } from '../describe-error';
 import { rateLimitText } from '../summary';
 import { formatBytes, formatSeconds, mibPerSecond } from '../units';
-import type { BatchTotals, SourceOutcome } from './outcome';
+import type { BatchTotals, CancelStage, SourceOutcome } from './outcome';
 
 export const INTERRUPTED_MESSAGE = 'Interrupted (SIGINT): in-flight requests cancelled before the upload was confirmed';
 
+/** What a Ctrl-C cancelled when nothing had been uploaded yet. */
+const BEFORE_UPLOAD: Record<CancelStage, string> = {
+  opening: 'Interrupted (SIGINT) while the source was being opened: nothing was uploaded',
+  buffering: 'Interrupted (SIGINT) while the source (size unknown) was still being buffered: nothing was uploaded',
+};
+
 /**
- * What a Ctrl-C left of one upload: after init, the session never finalized is named, and for a
- * file with a resume journal, that the same command continues it.
+ * What a Ctrl-C left of one upload: before anything was uploaded, that nothing was; after init,
+ * the session never finalized is named, and for a file with a resume journal, that the same
+ * command continues it.
  */
-export function cancellation(mediaUploadId: string | undefined, resumable = false): AbortError {
+export function cancellation(mediaUploadId: string | undefined, resumable = false, stage?: CancelStage): AbortError {
+  if (mediaUploadId === undefined && stage !== undefined) return new AbortError(BEFORE_UPLOAD[stage]);
   if (mediaUploadId === undefined) return new AbortError(INTERRUPTED_MESSAGE);
   const again = resumable ? '; run the same command again to resume it' : '';
   return new AbortError(`${INTERRUPTED_MESSAGE}; mediaUploadId ${mediaUploadId} was left unfinished${again}`);
@@ -49,7 +57,7 @@ export function outcomeRecord(outcome: SourceOutcome): Record<string, unknown> {
         type: 'cancelled',
         ok: false,
         source,
-        error: { ...describeError(cancellation(outcome.mediaUploadId, outcome.resumable)), ...(outcome.mediaUploadId === undefined ? {} : { mediaUploadId: outcome.mediaUploadId }) },
+        error: { ...describeError(cancellation(outcome.mediaUploadId, outcome.resumable, outcome.stage)), ...(outcome.mediaUploadId === undefined ? {} : { mediaUploadId: outcome.mediaUploadId }) },
       };
   }
 }
@@ -78,8 +86,11 @@ export function problemLine(outcome: SourceOutcome): string | undefined {
       const left = outcome.mediaUploadId === undefined ? '' : ` (mediaUploadId ${outcome.mediaUploadId} left unfinished)`;
       return `ofauth-upload: failed ${source}: ${e.code}: ${e.message}${left}`.replace(/\s*\n\s*/g, ' ');
     }
-    case 'cancelled':
-      return `ofauth-upload: cancelled ${source}${outcome.mediaUploadId === undefined ? '' : `: mediaUploadId ${outcome.mediaUploadId} left unfinished`}`;
+    case 'cancelled': {
+      if (outcome.mediaUploadId !== undefined) return `ofauth-upload: cancelled ${source}: mediaUploadId ${outcome.mediaUploadId} left unfinished`;
+      const stage = outcome.stage === 'opening' ? ' while it was being opened: nothing was uploaded' : outcome.stage === 'buffering' ? ' while it was being buffered: nothing was uploaded' : '';
+      return `ofauth-upload: cancelled ${source}${stage}`;
+    }
     case 'skipped':
       return undefined;
   }

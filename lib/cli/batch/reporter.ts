@@ -8,5 +8,7 @@ export interface Reporter {
   /** The source is being opened; the returned events tell how its upload goes. */
   started(item: SourceItem): UploadEvents;
   finished(outcome: SourceOutcome): void;
+  /** A line for the user (stderr) while uploads run: printed above the live progress, not into it. */
+  notice(line: string): void;
   end(totals: BatchTotals): void;
 }

@@ -65,10 +65,14 @@ export class SingleReporter implements Reporter {
       case 'cancelled': {
         if (this.#started) this.#renderer.abandon();
         const id = outcome.mediaUploadId;
-        this.#out.error(cancellation(id, outcome.resumable), undefined, id === undefined ? {} : { mediaUploadId: id }, { type: 'cancelled', source });
+        this.#out.error(cancellation(id, outcome.resumable, outcome.stage), undefined, id === undefined ? {} : { mediaUploadId: id }, { type: 'cancelled', source });
         return;
       }
     }
+  }
+
+  notice(line: string): void {
+    this.#out.notice(this.#renderer.clearLine() + line);
   }
 
   end(): void {}
