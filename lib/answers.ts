@@ -6,8 +6,19 @@ import { bodyExcerpt } from './redact';
 // Schemas of what the API answers after init. Loose objects: the API may add fields, and the
 // `media` object is handed to the caller as the server sent it.
 
-const mediaSchema = z.looseObject({ id: z.union([z.string().min(1), z.number()]) });
-export type VaultMedia = z.infer<typeof mediaSchema>;
+/** @internal Validates `VaultMedia` (test/options-types.test.ts proves the two agree). */
+export const mediaSchema = z.looseObject({ id: z.union([z.string().min(1), z.number()]) });
+
+/**
+ * The vault's media object, as the API sent it when it finalized the upload: its `id`, and
+ * whatever other fields the API includes (passed on unchanged, not checked).
+ */
+export interface VaultMedia {
+  /** The media's vault id, reusable in posts and messages (a non-empty string or a number, as the API sends it). */
+  id: string | number;
+  /** Any other field of the API's media object, as sent. */
+  [field: string]: unknown;
+}
 
 const partAnswerSchema = z.looseObject({
   mediaUploadId: z.string().min(1),

@@ -7,13 +7,15 @@ import { zodIssues } from './zod-issues';
 // wrong as one with gaps, and must be caught here rather than by a failed allocation later.
 const safeInt = z.number().int().refine(Number.isSafeInteger, { message: 'expected a safe integer' });
 
-const planPartSchema = z.object({
+/** @internal Validates a `PlanPart`. */
+export const planPartSchema = z.object({
   partNumber: safeInt.positive(),
   uploadUrl: z.url({ protocol: /^https?$/ }),
   byteRange: z.object({ start: safeInt.nonnegative(), end: safeInt.nonnegative() }),
 });
 
-const multipartPlanSchema = z.object({
+/** @internal Validates a `MultipartPlan` (its consistency is `planConsistencyIssues`' business). */
+export const multipartPlanSchema = z.object({
   mediaUploadId: z.string().min(1),
   uploadType: z.enum(['single', 'multipart']),
   totalParts: safeInt.positive(),
@@ -25,11 +27,58 @@ const multipartPlanSchema = z.object({
 
 const planlessSchema = z.object({ mediaUploadId: z.string().min(1) });
 
-export type PlanPart = z.infer<typeof planPartSchema>;
-export type MultipartPlan = z.infer<typeof multipartPlanSchema>;
+// The plan types below are what the schemas above output (test/options-types.test.ts proves it
+// both ways); every number in them is a safe integer.
 
-/** The newer API's init answer: an id, and no plan. */
+/** The bytes of the source one part carries: offsets from 0, both inclusive. */
+export interface PlanByteRange {
+  /** Offset of the part's first byte. */
+  start: number;
+  /** Offset of the part's last byte (inclusive: the part is `end - start + 1` bytes). */
+  end: number;
+}
+
+/** One part of a plan: which bytes go where. */
+export interface PlanPart {
+  /** 1 for the first part, counting up without gaps. */
+  partNumber: number;
+  /**
+   * Where the part's bytes are PUT: on the API's origin, or a presigned storage URL (its query
+   * string is a secret: kept out of every error and log).
+   */
+  uploadUrl: string;
+  /** The part's bytes in the source. Parts follow each other without gaps or overlaps. */
+  byteRange: PlanByteRange;
+}
+
+/**
+ * The init answer of the API that plans the upload: the source cut into parts, each PUT to its
+ * own URL, then finalized by `complete`. Checked before use: parts cover exactly the upload's
+ * size, in order, every one but the last `partSize` bytes.
+ */
+export interface MultipartPlan {
+  /** The session's id: the single-use reference of the upload (in posts and messages). */
+  mediaUploadId: string;
+  /** `'single'`: one part, whose PUT may finalize the upload itself; `'multipart'`: several parts, then complete. */
+  uploadType: 'single' | 'multipart';
+  /** How many parts the plan lists (≥ 1). */
+  totalParts: number;
+  /** The length of every part but the last, in bytes (≥ 1); the last is at most this. */
+  partSize: number;
+  /** When the session, and its part URLs, expire: a date string `Date.parse` reads. */
+  expiresAt: string;
+  /** The parts, in order (at least one). */
+  parts: PlanPart[];
+  /** Where to finalize; absent: the API's default complete endpoint. Always on the API's own origin. */
+  completeUrl?: string | undefined;
+}
+
+/**
+ * The newer API's init answer: an id, and no plan. The whole source goes in one PUT, which
+ * finalizes the upload by itself.
+ */
 export interface PlanlessSession {
+  /** The session's id: the single-use reference of the upload (in posts and messages). */
   mediaUploadId: string;
   /** Never present: what tells this answer from a plan. */
   parts?: undefined;

@@ -4,15 +4,15 @@ export interface RateLimitEvent {
   reason: 'paced' | 'refused';
   /** How long the request is expected to wait before it starts (again), in ms. */
   waitMs: number;
-  /** Requests the pacer believes are left in the connection's bucket, when it knows. */
+  /** Whole requests the pacer believes are left in the connection's bucket; `undefined` while it does not know. */
   remaining: number | undefined;
   /** The connection whose limit it is (never the API key). */
   connectionId: string;
 }
 
-/** What an upload's result says of the rate limit. */
+/** What an upload's result (`UploadResult.rateLimit`) says of the rate limit, over all its sessions. */
 export interface RateLimitTotals {
-  /** Wall-clock time, in ms, during which at least one request of this upload waited for the limit. */
+  /** Wall-clock time, in whole ms, during which at least one request of this upload waited for the limit (overlapping waits count once). */
   waitedMs: number;
   /** Requests the server refused with 429 (each was sent again; none counted as a retry). */
   refusals: number;

@@ -3,8 +3,9 @@ import { type RateHeaders, readRateHeaders } from './rate-headers';
 
 /** Time as the pacer sees it; a test gives it a clock of its own. */
 export interface PacerClock {
+  /** The current time, in ms (as `Date.now()`). */
   now(): number;
-  /** Calls `fn` after `ms`; the returned function cancels it. */
+  /** Calls `fn` after `ms` milliseconds; the returned function cancels it. */
   setTimer(fn: () => void, ms: number): () => void;
 }
 
@@ -18,30 +19,44 @@ const systemClock: PacerClock = {
 
 /** One request's permission to start: what the pacer needs to read its answer. */
 export interface RateGrant {
+  /** The grant's place in the order the pacer gave them, from 1. */
   readonly seq: number;
+  /** When it was given, on the pacer's clock (ms). */
   readonly startedAt: number;
   /** How long the request waited for it, in ms. */
   readonly waitedMs: number;
 }
 
-/** What a request that has to wait is told before it waits. */
+/** What a request that has to wait is told before it waits (`take`'s `onWait`). */
 export interface PacerWait {
-  /** How long the pacer expects the wait to be, in ms. */
+  /** How long the pacer expects the wait to be, in ms: an estimate, which answers that come in meanwhile may shorten or lengthen. */
   waitMs: number;
   /** Whole requests the pacer believes are left in the bucket (0 when it waits), if it knows. */
   remaining: number | undefined;
 }
 
+/** The options of `new RatePacer(options)`. */
 export interface RatePacerOptions {
   /**
    * The refill rate assumed until the server's answers tell the real one, in requests per
-   * minute. Default 60: OFAuth's standard plan.
+   * minute: a finite number > 0 (else the constructor throws a `TypeError`).
+   *
+   * @defaultValue `60` (OFAuth's standard plan)
    */
-  assumedPerMinute?: number;
-  /** The longest Retry-After honoured, in ms. Default 60 000. */
-  retryAfterMax?: number;
-  /** For tests: the pacer's clock. */
-  clock?: PacerClock;
+  assumedPerMinute?: number | undefined;
+  /**
+   * The longest `Retry-After` a 429 may hold the connection for, in ms, when `observe` is given
+   * none (the uploads of this package always give their own `retryAfterMax` option).
+   *
+   * @defaultValue `60_000` (ms)
+   */
+  retryAfterMax?: number | undefined;
+  /**
+   * For tests: the pacer's clock.
+   *
+   * @defaultValue the system's (`Date.now()` and `setTimeout`)
+   */
+  clock?: PacerClock | undefined;
 }
 
 interface Waiter {
