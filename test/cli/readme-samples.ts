@@ -1,85 +1,131 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 import { ROOT } from './run-cli';
 
-/**
- * How a sample is exercised beyond type-checking: every one is run with Node to its end, except
- * those marked just above their fence: `<!-- readme-test: vitest -->`, a test file itself, and
- * `<!-- readme-test: server -->`, a server the test starts with PORT set, sends requests to,
- * then stops.
- */
+// The code blocks of the README and of every page under docs/, and what the docs tests do with
+// each. A block is marked by an HTML comment on the line just above its fence:
+//   ```ts   unmarked: run with Node to its end (test/readme.test.ts);
+//           `<!-- docs-test: vitest -->` a test file itself, whose tests run as the docs test's;
+//           `<!-- docs-test: server -->` a server the test starts with PORT set, sends requests
+//           to, then stops. Every ts block is also compiled as users paste it, in a project made
+//           by `tsc --init` (test/docs-typescript.test.ts).
+//   ```sh   unmarked: not run (illustrations: a real bucket, a real CDN, a global install);
+//           `<!-- docs-test: run -->` run with bash against the test's emulator, with stand-ins
+//           for aws and ffmpeg (test/readme.test.ts);
+//           `<!-- docs-test: local -->` run as written, in a clone, against the command's embedded
+//           emulator, with the real ffmpeg of @ffmpeg-installer/ffmpeg and s3rver (test/docs.test.ts);
+//           `<!-- docs-test: background -->` a server of the page's `local` blocks, started first
+//           and stopped after them (test/docs.test.ts).
+
 export type SampleMode = 'run' | 'vitest' | 'server';
+export type ShellMode = 'run' | 'local' | 'background';
 
 export interface Sample {
-  /** 1-based README line of the first code line. */
+  /** The page, relative to the repository: 'README.md', 'docs/s3.md'. */
+  file: string;
+  /** 1-based line of the page where the code starts. */
   line: number;
   mode: SampleMode;
-  /** The nearest heading above it, e.g. "### From an S3 object" → "From an S3 object". */
+  /** The nearest heading above it, e.g. "## With the library: `GetObject` into the stream". */
   heading: string;
   code: string;
 }
 
 export interface Fence {
+  file: string;
   line: number;
   lang: string;
 }
 
-const MARKERS: Record<string, SampleMode> = { '<!-- readme-test: vitest -->': 'vitest', '<!-- readme-test: server -->': 'server' };
-
-/** A ```sh block marked `<!-- readme-test: run -->`: run with bash by the README test. */
 export interface ShellSample {
+  file: string;
   line: number;
+  mode: ShellMode;
   code: string;
 }
 
-export function shellSamples(markdown: string): ShellSample[] {
-  const lines = markdown.split('\n');
-  const samples: ShellSample[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i] !== '```sh') continue;
-    const end = lines.indexOf('```', i + 1);
-    if (end === -1) throw new Error(`README line ${i + 1}: unclosed sh block`);
-    if (lines[i - 1] === '<!-- readme-test: run -->') samples.push({ line: i + 2, code: lines.slice(i + 1, end).join('\n') });
-    i = end;
-  }
-  return samples;
+const TS_MODES: Record<string, SampleMode> = { vitest: 'vitest', server: 'server' };
+const SH_MODES: Record<string, ShellMode> = { run: 'run', local: 'local', background: 'background' };
+const MARKER = /^<!-- docs-test: (\S+) -->$/;
+
+/** README.md, then every page of docs/ in name order, as paths relative to the repository. */
+export function docPages(): string[] {
+  const pages = readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md'));
+  return ['README.md', ...pages.sort().map((name) => `docs/${name}`)];
+}
+
+export function readPage(file: string): string {
+  return readFileSync(join(ROOT, file), 'utf8');
 }
 
 /** Every fenced block's language, so a test can insist nothing escapes as ```typescript or ```js. */
-export function fences(markdown: string): Fence[] {
+export function fences(markdown: string, file: string): Fence[] {
   const out: Fence[] = [];
   let open = false;
   markdown.split('\n').forEach((text, i) => {
     const match = /^```(\S*)/.exec(text);
     if (!match) return;
-    if (!open) out.push({ line: i + 1, lang: match[1] ?? '' });
+    if (!open) out.push({ file, line: i + 1, lang: match[1] ?? '' });
     open = !open;
   });
   return out;
 }
 
-export function tsSamples(markdown: string): Sample[] {
+interface Block {
+  line: number;
+  lang: string;
+  marker: string | undefined;
+  heading: string;
+  code: string;
+}
+
+/**
+ * Every fenced block with its marker and heading. A marker that is not right above a fence, or
+ * names no mode of that fence's language, throws: a typo must not quietly stop a block running.
+ */
+function blocks(markdown: string, file: string): Block[] {
   const lines = markdown.split('\n');
-  const samples: Sample[] = [];
+  const out: Block[] = [];
   let heading = '';
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i] ?? '';
-    if (/^```\S/.test(text) && text !== '```ts') {
-      // Skip other blocks whole, so a `#` comment in a shell block is not taken for a heading.
-      i = lines.indexOf('```', i + 1);
-      if (i === -1) throw new Error(`README: unclosed block`);
-      continue;
-    }
     const title = /^#+ (.*)$/.exec(text);
     if (title) heading = title[1] ?? '';
-    if (text !== '```ts') continue;
+    const marker = MARKER.exec(text);
+    if (marker && !/^```\S/.test(lines[i + 1] ?? '')) throw new Error(`${file}:${i + 1}: a docs-test marker must be right above a fence`);
+    const fence = /^```(\S+)$/.exec(text);
+    if (!fence) continue;
     const end = lines.indexOf('```', i + 1);
-    if (end === -1) throw new Error(`README line ${i + 1}: unclosed ts block`);
-    const mode: SampleMode = MARKERS[lines[i - 1] ?? ''] ?? 'run';
-    samples.push({ line: i + 2, mode, heading, code: lines.slice(i + 1, end).join('\n') });
+    if (end === -1) throw new Error(`${file}:${i + 1}: unclosed block`);
+    const lang = fence[1] ?? '';
+    const mark = MARKER.exec(lines[i - 1] ?? '')?.[1];
+    const modes: Record<string, string> = lang === 'ts' ? TS_MODES : lang === 'sh' ? SH_MODES : {};
+    if (mark !== undefined && modes[mark] === undefined) throw new Error(`${file}:${i}: no docs-test mode '${mark}' for a ${lang} block`);
+    out.push({ line: i + 2, lang, marker: mark, heading, code: lines.slice(i + 1, end).join('\n') });
+    // Past the block whole, so a `#` comment in a shell block is not taken for a heading.
     i = end;
   }
-  return samples;
+  return out;
+}
+
+export function tsSamples(markdown: string, file: string): Sample[] {
+  return blocks(markdown, file)
+    .filter((b) => b.lang === 'ts')
+    .map((b) => ({ file, line: b.line, mode: b.marker === undefined ? 'run' : (TS_MODES[b.marker] ?? 'run'), heading: b.heading, code: b.code }));
+}
+
+/** The ```sh blocks that are marked, so run by a docs test. */
+export function shellSamples(markdown: string, file: string): ShellSample[] {
+  return blocks(markdown, file).flatMap((b) => {
+    const mode = b.lang === 'sh' && b.marker !== undefined ? SH_MODES[b.marker] : undefined;
+    return mode === undefined ? [] : [{ file, line: b.line, mode, code: b.code }];
+  });
+}
+
+/** `file:line`, how a test names a sample. */
+export function where(sample: { file: string; line: number }): string {
+  return `${sample.file}:${sample.line}`;
 }
 
 /** Where the package's own names point: its sources, so the samples are checked against the real types. */
@@ -87,51 +133,6 @@ const PATHS = {
   'ofauth-upload-stream': ['lib/index.ts'],
   'ofauth-upload-stream/emulator': ['lib/emulator/index.ts'],
 };
-
-/**
- * Type-checks each sample as its own module (as a user would paste it), with the project's
- * strictness, against lib/ and the installed type packages. Returns readable diagnostics, with
- * positions as README lines.
- */
-export function typecheck(samples: Sample[]): string[] {
-  const options: ts.CompilerOptions = {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    lib: ['lib.es2023.d.ts'],
-    types: ['node'],
-    strict: true,
-    noUncheckedIndexedAccess: true,
-    verbatimModuleSyntax: true,
-    esModuleInterop: true,
-    skipLibCheck: true,
-    resolveJsonModule: true,
-    noEmit: true,
-    baseUrl: ROOT,
-    paths: PATHS,
-  };
-  // Virtual files inside the repo, so bare imports resolve from its node_modules.
-  const virtual = new Map(samples.map((s) => [join(ROOT, 'test', '__readme__', `line-${s.line}.ts`), s] as const));
-  const host = ts.createCompilerHost(options);
-  const getSourceFile = host.getSourceFile.bind(host);
-  const fileExists = host.fileExists.bind(host);
-  const readFile = host.readFile.bind(host);
-  host.getSourceFile = (name, language, onError, create) => {
-    const sample = virtual.get(name);
-    return sample ? ts.createSourceFile(name, sample.code, language) : getSourceFile(name, language, onError, create);
-  };
-  host.fileExists = (name) => virtual.has(name) || fileExists(name);
-  host.readFile = (name) => virtual.get(name)?.code ?? readFile(name);
-
-  const program = ts.createProgram([...virtual.keys()], options, host);
-  return ts.getPreEmitDiagnostics(program).map((d) => {
-    const message = ts.flattenDiagnosticMessageText(d.messageText, '\n');
-    const sample = d.file ? virtual.get(d.file.fileName) : undefined;
-    if (!d.file || d.start === undefined) return message;
-    const { line } = d.file.getLineAndCharacterOfPosition(d.start);
-    return sample ? `README.md:${sample.line + line}: ${message}` : `${d.file.fileName}:${line + 1}: ${message}`;
-  });
-}
 
 /** The sample as plain ESM JavaScript, with the package's names mapped by `resolve`. */
 export function toJavaScript(sample: Sample, resolve: (specifier: string) => string | undefined): string {
@@ -144,7 +145,7 @@ export function toJavaScript(sample: Sample, resolve: (specifier: string) => str
   });
 }
 
-/** Public type members the README must mention by name, so the reference cannot fall behind. */
+/** Public type members the docs must mention by name, so the reference cannot fall behind. */
 export function documentedNames(): Record<string, string[]> {
   const file = join(ROOT, 'test', '__readme__', 'names.ts');
   const code = [
