@@ -2,11 +2,27 @@ export { OFAuthUploadStream, type OFAuthUploadStreamEvents } from './upload-stre
 export type { SpoolProgress } from './sources/spool';
 export { uploadToVault, type UploadSource } from './upload-to-vault';
 export { uploadFile } from './upload-file';
-export { DEFAULT_BASE_URL, type OFAuthUploadOptions, type ResumeInfo, type UploadFileOptions, type UploadProgress } from './options';
-export { isPlanless, type UploadSession, type MultipartPlan, type PlanlessSession, type PlanPart } from './plan';
+export { uploadFromRanges, type RangedUploadResult } from './upload-from-ranges';
+export { uploadFromUrl } from './upload-from-url';
+export { uploadFromS3 } from './upload-from-s3';
+export type { RangedUploadOptions, UrlUploadOptions, S3UploadOptions } from './ranged-options';
+export type { RangeSource, DownloadStats } from './sources/range-source';
+export type { S3ClientLike, S3ObjectRef } from './sources/s3-range-source';
+export {
+  type CommonUploadOptions,
+  DEFAULT_BASE_URL,
+  type OFAuthUploadOptions,
+  type ResumeInfo,
+  type ResumeOptions,
+  type UploadFileOptions,
+  type UploadProgress,
+  type UploadSpoolOptions,
+  type VaultUploadOptions,
+} from './options';
+export { isPlanless, type UploadSession, type MultipartPlan, type PlanlessSession, type PlanPart, type PlanByteRange } from './plan';
 export type { UploadResult, PartReceipt } from './upload-sink';
 export type { VaultMedia } from './answers';
-export { RatePacer, type RatePacerOptions, type PacerWait } from './rate/rate-pacer';
+export { RatePacer, type RatePacerOptions, type PacerWait, type PacerClock } from './rate/rate-pacer';
 export type { RateLimitEvent, RateLimitTotals } from './rate/rate-limit-tracker';
 export {
   AbortError,
@@ -24,6 +40,9 @@ export {
   type RateLimitErrorDetails,
   SizeMismatchError,
   SourceChangedError,
+  SourceReadError,
+  type SourceReadDetails,
+  type RemoteIdentity,
   SpoolError,
   type SpoolFailure,
   TimeoutError,

@@ -10,49 +10,51 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Emulator, startEmulator } from '../lib/emulator/index';
 import * as library from '../lib/index';
 import { type CdnMode, FFMPEG_TEE, ReadmeHarness, README_PRELOAD } from './cli/readme-harness';
-import { type Sample, documentedNames, fences, shellSamples, toJavaScript, tsSamples, typecheck } from './cli/readme-samples';
+import { type Sample, docPages, documentedNames, fences, readPage, shellSamples, toJavaScript, tsSamples, where } from './cli/readme-samples';
 import { isFragmentedMp4, makeTestVideo, REAL_FFMPEG, withFfmpeg } from './cli/real-ffmpeg';
 import { type CliRun, ROOT, bytes, ensureBuilt, runCli, sha256, waitFor } from './cli/run-cli';
 
-// Every ```ts block of the README is type-checked against the real types and run: with plain
-// Node against the built package, the emulator and the harness of test/cli/readme-harness.ts,
-// except the one marked `<!-- readme-test: vitest -->`, which is imported here so its tests run as
-// this file's own, and the one marked `<!-- readme-test: server -->`, which is started, sent
-// requests, and stopped. ```sh blocks marked `<!-- readme-test: run -->` are run with bash.
+// Every ```ts block of the README and of the pages under docs/ is run: with plain Node against
+// the built package, the emulator and the harness of test/cli/readme-harness.ts, except the one
+// marked `<!-- docs-test: vitest -->`, which is imported here so its tests run as this file's own,
+// and the one marked `<!-- docs-test: server -->`, which is started, sent requests, and stopped.
+// ```sh blocks marked `<!-- docs-test: run -->` are run with bash. (Each ts block is also compiled
+// as a user pastes it, by test/docs-typescript.test.ts; the markers are described in
+// test/cli/readme-samples.ts.)
 
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+const PAGES = docPages();
 const ENV_NAMES = ['OFAUTH_API_KEY', 'OFAUTH_CONNECTION_ID', 'OFAUTH_BASE_URL'];
-const POST_SAMPLE = 'Using the result in a post or a message';
-const DOWNLOAD_SAMPLE = 'From an HTTP download';
-const FFMPEG_SAMPLE = "From ffmpeg's stdout";
-const samples = tsSamples(README);
+const POST_SAMPLE = 'docs/posts-and-messages.md';
+const DOWNLOAD_SAMPLE = 'docs/urls.md';
+/** docs/urls.md has two: uploadFromUrl's, and this one, fetch by hand. */
+const DOWNLOAD_HEADING = '`fetch`';
+const FFMPEG_SAMPLE = 'docs/ffmpeg.md';
+const ERRORS_SAMPLE = 'docs/errors.md';
+const samples = PAGES.flatMap((file) => tsSamples(readPage(file), file));
+/** A file name for a sample's script: `docs/s3.md:42` → `docs-s3-md-42`. */
+const scriptName = (sample: Sample) => `${sample.file.replace(/[^\w]/g, '-')}-${sample.line}`;
 // Inside the repo: the scripts must resolve 'ofauth-upload-stream' by package self-reference.
 const work = join(ROOT, 'test', `.readme-run-${process.pid}`);
 mkdirSync(work, { recursive: true });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-describe('README code blocks', () => {
+describe('code blocks of the README and docs/', () => {
   it('are all ts, sh or text, and there are samples of every kind', () => {
-    expect(fences(README).filter((f) => !['ts', 'sh', 'text'].includes(f.lang))).toEqual([]);
-    expect(samples.map((s) => s.mode)).toEqual(expect.arrayContaining(['run', 'vitest']));
+    const blocks = PAGES.flatMap((file) => fences(readPage(file), file));
+    expect(blocks.filter((f) => !['ts', 'sh', 'text'].includes(f.lang))).toEqual([]);
+    expect(samples.map((s) => s.mode)).toEqual(expect.arrayContaining(['run', 'vitest', 'server']));
+    // The README itself shows the library: its sample is run like the pages' ones.
+    expect(samples.filter((s) => s.file === 'README.md').map((s) => s.mode)).toEqual(['run']);
   });
-
-  it('type-check against lib/ with the project strictness', () => {
-    // A deliberately broken sample rides along, to prove the check is not vacuous.
-    const broken: Sample = { line: 0, mode: 'run', heading: 'broken', code: "import { OFAuthUploadStream } from 'ofauth-upload-stream';\nnew OFAuthUploadStream({ apiKey: 42 });" };
-    const diagnostics = typecheck([...samples, broken]);
-    expect(diagnostics.filter((d) => !d.startsWith('README.md:1:'))).toEqual([]);
-    expect(diagnostics).toContain("README.md:1: Type 'number' is not assignable to type 'string'.");
-  }, 60_000);
 });
 
-// Every ts sample but the vitest and server ones is run with plain Node against dist/, as
-// written, in the harness of test/cli/readme-harness.ts: the API at OFAUTH_BASE_URL (the emulator
-// behind a front that also answers posts and messages), a local S3 and CDN, the real ffmpeg, and
-// no other network. Each must exit 0 with a clean stderr, having finalized exactly one upload of
+// Every ts sample (README and docs/) but the vitest and server ones is run with plain Node
+// against dist/, as written, in the harness of test/cli/readme-harness.ts: the API at
+// OFAUTH_BASE_URL (the emulator behind a front that also answers posts and messages), a local S3
+// and CDN, the real ffmpeg, and no other network. Each must exit 0 with a clean stderr, having finalized exactly one upload of
 // the bytes it was given. A sample that ignores OFAUTH_BASE_URL fails: the preload refuses
 // production.
-describe('README samples, every one run with Node against dist/ and the emulator', () => {
+describe('docs samples, every one run with Node against dist/ and the emulator', () => {
   let emu: Emulator;
   let harness: ReadmeHarness;
   let cwd: string;
@@ -118,33 +120,38 @@ describe('README samples, every one run with Node against dist/ and the emulator
 
   const runnable = samples.filter((s) => s.mode === 'run');
   const servers = samples.filter((s) => s.mode === 'server');
-  const sampleUnder = (heading: string): Sample => {
-    const sample = samples.find((s) => s.heading === heading);
-    if (!sample) throw new Error(`no sample under "${heading}"`);
-    return sample;
+  /** The one runnable sample of a page (the special tests below pick theirs by page, and heading where a page has more). */
+  const sampleIn = (file: string): Sample => {
+    const found = runnable.filter((s) => s.file === file && (file !== DOWNLOAD_SAMPLE || s.heading.includes(DOWNLOAD_HEADING)));
+    if (found.length !== 1) throw new Error(`${file}: ${found.length} runnable samples, expected 1`);
+    return found[0] as Sample;
   };
 
   it('every ts sample but the vitest and server ones is run, and each reads the three OFAUTH_ variables', () => {
     expect(runnable.length).toBe(samples.length - 2);
-    expect(runnable.length).toBeGreaterThanOrEqual(7);
+    expect(runnable.length).toBeGreaterThanOrEqual(8);
     expect(servers).toHaveLength(1);
-    const missing = [...runnable, ...servers].flatMap((s) => ENV_NAMES.filter((name) => !s.code.includes(`process.env.${name}`)).map((name) => `README.md:${s.line} ${name}`));
+    const missing = [...runnable, ...servers].flatMap((s) => ENV_NAMES.filter((name) => !s.code.includes(`process.env.${name}`)).map((name) => `${where(s)} ${name}`));
     expect(missing).toEqual([]);
+    // The pages the special tests below pick their sample from hold exactly one.
+    for (const file of [POST_SAMPLE, DOWNLOAD_SAMPLE, FFMPEG_SAMPLE, ERRORS_SAMPLE]) expect(sampleIn(file).file).toBe(file);
   });
 
   for (const sample of runnable) {
-    const needsFfmpeg = sample.heading === FFMPEG_SAMPLE;
-    const name = `README.md:${sample.line} (${sample.heading})`;
+    const needsFfmpeg = sample.file === FFMPEG_SAMPLE;
+    const name = `${where(sample)} (${sample.heading})`;
     it.skipIf(needsFfmpeg && REAL_FFMPEG.skip !== undefined)(needsFfmpeg ? withFfmpeg(name) : name, async () => {
-      const { run, problems, calls, transcoded } = await runSample(sample, `line-${sample.line}`);
+      const { run, problems, calls, transcoded } = await runSample(sample, scriptName(sample));
       expect(problems).toEqual([]);
       // The real ffmpeg wrote a fragmented MP4, and that is what the vault holds (problems above).
       if (needsFfmpeg) expect(transcoded !== undefined && isFragmentedMp4(transcoded)).toBe(true);
       // The CDN sends the download chunked (see the test below): no size, so it was spooled.
-      if (sample.heading === DOWNLOAD_SAMPLE) expect(run.stdout).toMatch(/ 2097169 bytes spooled\n$/);
+      if (sample === sampleIn(DOWNLOAD_SAMPLE)) expect(run.stdout).toMatch(/ 2097169 bytes spooled\n$/);
+      // uploadFromUrl and uploadFromS3 read the clip by range: its two 1 MiB parts and the rest.
+      if (/`uploadFrom(Url|S3)`/.test(sample.heading)) expect(run.stdout).toMatch(/ ranged, 2097169 bytes downloaded\n$/);
       // Only the post sample talks to the API beyond uploads, and every call it made was accepted.
       expect(calls).toEqual(
-        sample.heading === POST_SAMPLE
+        sample.file === POST_SAMPLE
           ? [expect.objectContaining({ route: 'post', status: 200 }), expect.objectContaining({ route: 'message', status: 200 })]
           : [],
       );
@@ -152,18 +159,14 @@ describe('README samples, every one run with Node against dist/ and the emulator
   }
 
   it('the post sample checks response.ok: a refused post fails it', async () => {
-    const sample = runnable.find((s) => s.heading === POST_SAMPLE);
-    if (!sample) throw new Error(`no sample under "${POST_SAMPLE}"`);
-    const { run, calls } = await runSample(sample, 'post-rejected', { rejectPosts: true });
+    const { run, calls } = await runSample(sampleIn(POST_SAMPLE), 'post-rejected', { rejectPosts: true });
     expect(calls.map((c) => [c.route, c.status])).toEqual([['post', 400]]);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('POST /v2/access/posts failed: HTTP 400');
   });
 
   it('the error sample, with a wrong key, prints its 401 advice', async () => {
-    const sample = runnable.find((s) => s.heading === 'Cancelling and handling errors');
-    if (!sample) throw new Error('no sample under "Cancelling and handling errors"');
-    const { run, uploads } = await runSample(sample, 'errors-wrong-key', { env: { OFAUTH_API_KEY: 'sk_wrong' } });
+    const { run, uploads } = await runSample(sampleIn(ERRORS_SAMPLE), 'errors-wrong-key', { env: { OFAUTH_API_KEY: 'sk_wrong' } });
     expect(run.code).toBe(0);
     expect(run.stderr.trim()).toBe('check OFAUTH_API_KEY');
     expect(uploads).toEqual([]);
@@ -172,7 +175,7 @@ describe('README samples, every one run with Node against dist/ and the emulator
   it.skipIf(REAL_FFMPEG.skip !== undefined)(
     withFfmpeg('the ffmpeg sample, with an ffmpeg that dies half-way: fails, and opens no session (nothing truncated is finalized)'),
     async () => {
-      const { run, transcoded } = await runSample(sampleUnder(FFMPEG_SAMPLE), 'ffmpeg-crash', { env: { README_FFMPEG_CRASH_AFTER: '20000' } });
+      const { run, transcoded } = await runSample(sampleIn(FFMPEG_SAMPLE), 'ffmpeg-crash', { env: { README_FFMPEG_CRASH_AFTER: '20000' } });
       expect(transcoded?.length).toBe(20_000);
       expect(run.code).not.toBe(0);
       expect(run.stderr).toContain('ffmpeg failed: SIGKILL');
@@ -181,7 +184,7 @@ describe('README samples, every one run with Node against dist/ and the emulator
   );
 
   it('the download sample, given a Content-Length, streams: init is sent while the download is half done', async () => {
-    const { run, problems } = await runSample(sampleUnder(DOWNLOAD_SAMPLE), 'download-length', { cdn: 'length' });
+    const { run, problems } = await runSample(sampleIn(DOWNLOAD_SAMPLE), 'download-length', { cdn: 'length' });
     expect(problems).toEqual([]);
     expect(harness.initBeforeDownloadEnded).toBe(true);
     expect(run.stdout).toMatch(/ 2097169 bytes streamed\n$/);
@@ -195,7 +198,7 @@ describe('README samples, every one run with Node against dist/ and the emulator
   });
 
   it('the download sample spools a gzip-encoded download (its Content-Length counts the compressed bytes) and stores the decoded bytes', async () => {
-    const { run, problems } = await runSample(sampleUnder(DOWNLOAD_SAMPLE), 'download-gzip', { cdn: 'gzip' });
+    const { run, problems } = await runSample(sampleIn(DOWNLOAD_SAMPLE), 'download-gzip', { cdn: 'gzip' });
     expect(problems).toEqual([]);
     expect(run.stdout).toMatch(/ 2097169 bytes spooled\n$/);
   });
@@ -215,7 +218,7 @@ describe('README samples, every one run with Node against dist/ and the emulator
       if (!sample) throw new Error('no server sample');
       const port = await freePort();
       base = `http://127.0.0.1:${port}`;
-      const script = join(work, `line-${sample.line}.mjs`);
+      const script = join(work, `${scriptName(sample)}.mjs`);
       writeFileSync(script, toJavaScript(sample, () => undefined));
       stopped = runCli([], {
         cwd,
@@ -386,6 +389,7 @@ describe('README samples, every one run with Node against dist/ and the emulator
 
   it('a sample that ignores OFAUTH_BASE_URL fails here (it would reach production)', async () => {
     const ignoring: Sample = {
+      file: 'rigged.md',
       line: 0,
       mode: 'run',
       heading: 'rigged',
@@ -411,11 +415,12 @@ describe('README samples, every one run with Node against dist/ and the emulator
   });
 });
 
-// The shell recipes marked run: bash, with the built CLI on PATH as `ofauth-upload` and a
-// stand-in `aws` (test/fixtures/readme/bin/aws) serving objects from a directory, so a recipe runs
-// unchanged against an object whose size it cannot know in advance.
-describe('README shell recipes marked run, with bash, the built CLI and a stand-in aws', () => {
-  const recipes = shellSamples(README);
+// The shell recipes marked run: bash, with the built CLI on PATH as `ofauth-upload`, a stand-in
+// `aws` (test/fixtures/readme/bin/aws) serving objects from a directory, so a recipe runs
+// unchanged against an object whose size it cannot know in advance, and the ffmpeg shim of the
+// same directory running the real ffmpeg (and copying what it writes to stdout aside).
+describe('docs shell recipes marked run, with bash, the built CLI, a stand-in aws and the real ffmpeg', () => {
+  const recipes = PAGES.flatMap((file) => shellSamples(readPage(file), file)).filter((r) => r.mode === 'run');
   let emu: Emulator;
   let cwd: string;
   const API_KEY = 'sk_readme_sh_key';
@@ -427,46 +432,60 @@ describe('README shell recipes marked run, with bash, the built CLI and a stand-
     cwd = mkdtempSync(join(tmpdir(), 'ofauth-readme-sh-'));
     mkdirSync(join(cwd, 's3', 'my-bucket', 'videos'), { recursive: true });
     writeFileSync(join(cwd, 's3', 'my-bucket', 'videos', 'clip.mp4'), object);
-  });
+    if (REAL_FFMPEG.path !== undefined) await makeTestVideo(REAL_FFMPEG.path, join(cwd, 'talk.mp4'));
+  }, 60_000);
   afterAll(async () => {
     await emu.close();
     rmSync(cwd, { recursive: true, force: true });
   });
 
-  it('there is one (the S3 pipe)', () => {
-    expect(recipes.map((r) => r.code)).toEqual([expect.stringContaining('aws s3 cp')]);
+  it('there are two: the S3 pipe and the ffmpeg pipe', () => {
+    expect(recipes.map((r) => [r.file, r.code])).toEqual([
+      ['docs/ffmpeg.md', expect.stringMatching(/^ffmpeg -i talk\.mp4 .*\| ofauth-upload - --filename clip\.mp4$/)],
+      ['docs/s3.md', expect.stringContaining('aws s3 cp')],
+    ]);
   });
 
   for (const recipe of recipes) {
-    it(`README.md:${recipe.line}`, async () => {
+    const needsFfmpeg = recipe.code.startsWith('ffmpeg ');
+    const name = `${where(recipe)}`;
+    it.skipIf(needsFfmpeg && REAL_FFMPEG.skip !== undefined)(needsFfmpeg ? withFfmpeg(name) : name, async () => {
       emu.reset();
+      const tee = join(cwd, FFMPEG_TEE);
+      rmSync(tee, { force: true });
       const run = await runBash(recipe.code, cwd, {
         PATH: `${join(ROOT, 'test', 'fixtures', 'readme', 'bin')}${delimiter}${process.env.PATH ?? ''}`,
         README_S3_DIR: join(cwd, 's3'),
+        ...(REAL_FFMPEG.path === undefined ? {} : { README_FFMPEG: REAL_FFMPEG.path }),
+        README_FFMPEG_TEE: tee,
         OFAUTH_API_KEY: API_KEY,
         OFAUTH_CONNECTION_ID: 'conn_readme_sh',
         OFAUTH_BASE_URL: emu.url,
       });
-      expect(run.stderr).not.toMatch(/ofauth-upload: ERR_|aws \(README stand-in\)/);
+      expect(run.stderr).not.toMatch(/ofauth-upload: ERR_|\(README stand-in\)|\(README shim\)/);
       expect(run.code).toBe(0);
+      // What the source held: the object, or what ffmpeg wrote (a real, fragmented MP4).
+      const sent = needsFfmpeg ? readFileSync(tee) : object;
+      if (needsFfmpeg) expect(isFragmentedMp4(sent)).toBe(true);
       expect(emu.uploads()).toHaveLength(1);
-      expect(emu.uploads()[0]).toMatchObject({ filename: 'clip.mp4', size: object.length, completed: true, sha256: sha256(object) });
-    });
+      expect(emu.uploads()[0]).toMatchObject({ filename: 'clip.mp4', size: sent.length, completed: true, sha256: sha256(sent) });
+    }, 60_000);
   }
 });
 
-describe('README reference', () => {
+describe('the reference pages', () => {
   const names = documentedNames();
 
   it.each([
-    ['upload options', 'uploadOptions'],
-    ['uploadFile options', 'fileOptions'],
-    ['emulator options', 'emulatorOptions'],
-    ['emulator members', 'emulator'],
-    ['emulator stats', 'emulatorStats'],
-  ])('mentions every one of the %s', (_label, key) => {
+    ['upload options', 'uploadOptions', 'docs/api.md'],
+    ['uploadFile options', 'fileOptions', 'docs/api.md'],
+    ['emulator options', 'emulatorOptions', 'docs/emulator.md'],
+    ['emulator members', 'emulator', 'docs/emulator.md'],
+    ['emulator stats', 'emulatorStats', 'docs/emulator.md'],
+  ])('mention every one of the %s (in %s)', (_label, key, page) => {
+    const text = readPage(page);
     // Named in code quotes: `name`, `name,` in a list, or `name(` for a method.
-    const missing = (names[key] ?? []).filter((name) => !['`', ',', '('].some((after) => README.includes(`\`${name}${after}`)));
+    const missing = (names[key] ?? []).filter((name) => !['`', ',', '('].some((after) => text.includes(`\`${name}${after}`)));
     expect(names[key]?.length).toBeGreaterThan(3);
     expect(missing).toEqual([]);
   });
@@ -487,6 +506,7 @@ describe('README reference', () => {
     SpoolError: new library.SpoolError({ reason: 'limit', limit: 1 }),
     EmptySourceError: new library.EmptySourceError(),
     SourceChangedError: new library.SourceChangedError('/f', { size: 1, mtimeNs: '1' }),
+    SourceReadError: new library.SourceReadError({ source: 's3://b/k', start: 0, end: 1, attempts: 1, reason: 'x' }),
     UploadLockedError: new library.UploadLockedError('/f.lock', 1, 'host'),
     EarlyAnswerError: new library.EarlyAnswerError({ status: 200, method: 'PUT', path: '/', bodyExcerpt: '', attempts: 1, bytesSent: 1, bodyLength: 2 }),
     RateLimitError: new library.RateLimitError({ method: 'PUT', path: '/', waitedMs: 1, refusals: 1, maxWaitMs: 1 }),
@@ -497,22 +517,24 @@ describe('README reference', () => {
     expect(exported.sort()).toEqual(Object.keys(errors).sort());
   });
 
-  it.each(Object.entries(errors).filter(([name]) => name !== 'OFAuthUploadError'))('documents %s with its code', (name, error) => {
-    const row = README.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+  it.each(Object.entries(errors).filter(([name]) => name !== 'OFAuthUploadError'))('docs/errors.md documents %s with its code', (name, error) => {
+    const row = readPage('docs/errors.md')
+      .split('\n')
+      .find((line) => line.startsWith(`| \`${name}\` |`));
     expect(row).toContain(`| \`${error.code}\` |`);
   });
 });
 
-// The README's vitest sample, imported at collection time so its tests are registered here.
+// The vitest sample (docs/emulator.md), imported at collection time so its tests are registered here.
 const vitestSamples = samples.filter((s) => s.mode === 'vitest');
 for (const sample of vitestSamples) {
-  const file = join(work, `line-${sample.line}.mjs`);
+  const file = join(work, `${scriptName(sample)}.mjs`);
   const sources: Record<string, string> = {
     'ofauth-upload-stream': join(ROOT, 'lib', 'index.ts'),
     'ofauth-upload-stream/emulator': join(ROOT, 'lib', 'emulator', 'index.ts'),
   };
   writeFileSync(file, toJavaScript(sample, (specifier) => sources[specifier]));
-  describe(`README vitest sample at README.md:${sample.line}`, async () => {
+  describe(`the vitest sample at ${where(sample)}`, async () => {
     await import(pathToFileURL(file).href);
   });
 }

@@ -199,8 +199,8 @@ export function parseCommand(argv: string[]): Command {
   if (empty !== undefined) throw new UsageError(`--${empty} must not be empty`);
   if (values['resume-dir'] !== undefined) {
     if (values['no-resume']) throw new UsageError('--resume-dir cannot be combined with --no-resume');
-    if (!sources.some((source) => source.kind === 'path')) {
-      throw new UsageError('--resume-dir applies to files: stdin, URLs, S3 objects and --sample are read once and cannot be resumed');
+    if (!sources.some((source) => source.kind === 'path' || source.kind === 'url' || source.kind === 's3')) {
+      throw new UsageError('--resume-dir applies to files, URLs and S3 objects: stdin and --sample are read once and cannot be resumed');
     }
   }
   const endpoint = values['s3-endpoint'];

@@ -8,8 +8,8 @@ const EXIT_CODES = `Exit codes:
   2    usage error: bad flag or argument, unreadable file, incomplete environment
        (e.g. s3:// without @aws-sdk/client-s3); nothing was sent
   130  interrupted (Ctrl-C): running uploads cancelled before they were confirmed, none
-       started after; the mediaUploadIds left unfinished are named (a file: run
-       the same command again to resume it)`;
+       started after; the mediaUploadIds left unfinished are named (a file, or a
+       URL or S3 object read by range: run the same command again to resume it)`;
 
 export function uploadHelp(version: string): string {
   return `ofauth-upload ${version}: stream files, folders, stdin, URLs and S3 objects into the OFAuth vault
@@ -56,9 +56,10 @@ Options:
                         on a far link one more may wait for its answer)
   --retries N           retries per request after the first attempt, 0..100 (default 5)
   --vault-user-id ID    vaultUpload.userId sent at init
-  --no-resume           a file: keep no resume journal. By default (with OFAUTH_API_KEY) a
-                        file's upload is journaled, and after Ctrl-C or a crash the same
-                        command sends only the parts the vault does not have yet
+  --no-resume           keep no resume journal. By default (with OFAUTH_API_KEY) the upload
+                        of a file, or of a URL or S3 object read by range, is journaled, and
+                        after Ctrl-C or a crash the same command sends only the parts the
+                        vault does not have yet
   --resume-dir DIR      where resume journals go (default $XDG_CACHE_HOME/ofauth-upload-stream,
                         else ~/.cache/ofauth-upload-stream)
   --json                JSON lines on stdout: one per source (the result, or the error),

@@ -4,6 +4,7 @@ const RESTART_REASONS: Record<NonNullable<ResumeInfo['reason']>, string> = {
   expired: 'its session expires in less than a minute',
   gone: 'the server no longer knows it',
   planless: 'a plan-less upload has no parts to skip',
+  changed: 'the source changed since',
 };
 
 /** The line a rerun prints when it found the journal of an interrupted upload of the same file. */

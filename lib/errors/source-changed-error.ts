@@ -9,8 +9,18 @@ export interface FileIdentity {
 }
 
 /**
- * The file changed while it was uploaded (its size or mtime differ from when it was opened, or it
- * ended early): parts already sent may hold the old bytes, so the upload is never finalized.
+ * What a remote object (an HTTP download, an S3 object, a user's `RangeSource`) looked like: its
+ * size and its version, e.g. `etag:"abc"` or `last-modified:Tue, 08 Dec 2026 03:00:00 GMT`.
+ */
+export interface RemoteIdentity {
+  size: number;
+  version: string;
+}
+
+/**
+ * The source changed while it was uploaded (a file's size or mtime differ from when it was opened,
+ * or it ended early; a download's or object's validator or size changed): parts already sent may
+ * hold the old bytes, so the upload is never finalized.
  */
 export class SourceChangedError extends OFAuthUploadError {
   static override readonly brand: symbol = brandFor('SourceChangedError');
@@ -18,23 +28,35 @@ export class SourceChangedError extends OFAuthUploadError {
     brandPrototype(this);
   }
 
+  /** The file's path, or the URL (without its query) or `s3://bucket/key` of a remote source. */
   readonly path: string;
-  /** As the file was opened. */
-  readonly expected: FileIdentity;
+  /** As the source was opened. */
+  readonly expected: FileIdentity | RemoteIdentity;
   /** As it is now (undefined when it could not be told, e.g. it ended early while reading). */
-  readonly actual?: FileIdentity;
+  readonly actual?: FileIdentity | RemoteIdentity;
 
-  constructor(path: string, expected: FileIdentity, actual?: FileIdentity, options: { cause?: unknown } = {}) {
-    const now =
-      actual === undefined
-        ? 'it ended early while being read'
-        : actual.size !== expected.size
-          ? `its size went from ${expected.size} to ${actual.size} bytes`
-          : 'its modification time changed';
-    super(`${path} changed while it was uploaded (${now}); nothing was finalized. Upload it again once it is complete`, 'ERR_OFAUTH_SOURCE_CHANGED', options);
+  /** `how`: what changed, when the identities cannot say it (a 412, an object gone). */
+  constructor(
+    path: string,
+    expected: FileIdentity | RemoteIdentity,
+    actual?: FileIdentity | RemoteIdentity,
+    options: { cause?: unknown; how?: string } = {},
+  ) {
+    super(
+      `${path} changed while it was uploaded (${options.how ?? describeChange(expected, actual)}); nothing was finalized. Upload it again once it is complete`,
+      'ERR_OFAUTH_SOURCE_CHANGED',
+      options,
+    );
     setErrorName(this, 'SourceChangedError');
     this.path = path;
     this.expected = expected;
     if (actual !== undefined) this.actual = actual;
   }
+}
+
+function describeChange(expected: FileIdentity | RemoteIdentity, actual: FileIdentity | RemoteIdentity | undefined): string {
+  if (actual === undefined) return 'it ended early while being read';
+  if (actual.size !== expected.size) return `its size went from ${expected.size} to ${actual.size} bytes`;
+  if ('version' in expected && 'version' in actual) return `its version went from ${expected.version} to ${actual.version}`;
+  return 'its modification time changed';
 }

@@ -62,7 +62,15 @@ export class MultipartUpload implements UploadSink {
     for (const receipt of done) upload.#receipts[receipt.partNumber - 1] = receipt;
     const remaining = plan.parts.filter((part) => upload.#receipts[part.partNumber - 1] === undefined);
     const finalizes = isFinalizingPlan(plan);
-    const reading = readParts(remaining, source, upload.#pool, deps.signal, (filled) => upload.#uploader.submit(filled), finalizes);
+    const reading = readParts(remaining, {
+      source,
+      pool: upload.#pool,
+      signal: deps.signal,
+      submit: (filled) => upload.#uploader.submit(filled),
+      finalizes,
+      maxReads: deps.concurrency,
+      onFailure: deps.onError,
+    });
     reading.catch(deps.onError);
     upload.#reading = reading;
     return upload;

@@ -59,8 +59,10 @@ export function bufferBody(data: Uint8Array): PartBody {
  * attempts, so a part larger than the memory budget (or a whole plan-less file) can be retried.
  * Each slice is a fresh buffer: the socket may still hold the previous one when it asks for more.
  * `finalizes`: the server finalizes once it has the last byte, so the source is verified first.
+ * A source that can stream a range (a download) gives each attempt's body as one read of it.
  */
 export function rangeBody(source: PartSource, start: number, length: number, finalizes = false): PartBody {
+  if (source.stream !== undefined) return streamedBody(source, source.stream.bind(source), start, length, finalizes);
   return {
     length,
     async *slices(onSent) {
@@ -71,6 +73,28 @@ export function rangeBody(source: PartSource, start: number, length: number, fin
         if (finalizes && offset + slice.length === length) await source.verify?.();
         yield* withTail(slice, offset + slice.length, length);
         onSent(offset + slice.length);
+      }
+    },
+  };
+}
+
+function streamedBody(
+  source: PartSource,
+  stream: (position: number, length: number) => AsyncIterable<Uint8Array>,
+  start: number,
+  length: number,
+  finalizes: boolean,
+): PartBody {
+  return {
+    length,
+    async *slices(onSent) {
+      let offset = 0;
+      for await (const chunk of stream(start, length)) {
+        const end = offset + chunk.length;
+        if (finalizes && end === length) await source.verify?.();
+        yield* withTail(chunk, end, length);
+        offset = end;
+        onSent(end);
       }
     },
   };

@@ -16,8 +16,10 @@ import { sweepTemps } from './debris';
 export interface JournalKey {
   baseUrl: string;
   connectionId: string;
+  /** The source: a file's real path, a URL without its query, `s3://bucket/key`, a RangeSource's name. */
   path: string;
   size: number;
+  /** The source's version: a file's mtime in ns, a download's or object's validator, a RangeSource's version. */
   mtimeNs: string;
   filename: string;
   contentType: string;
@@ -91,6 +93,7 @@ export class Journal {
   #writes: Promise<void> = Promise.resolve();
   #writeQueued = false;
   readonly #warned = new Set<'read' | 'written'>();
+  #changedFrom: string | undefined;
 
   constructor(dir: string, key: JournalKey) {
     this.path = join(dir, `${journalName(key)}.json`);
@@ -128,7 +131,15 @@ export class Journal {
       return undefined;
     }
     const record = recordSchema.safeParse(json);
-    if (!record.success || !sameKey(record.data.key, this.#key)) return undefined;
+    if (!record.success) return undefined;
+    if (!sameKey(record.data.key, this.#key)) {
+      // The same source and upload, another version of its bytes: worth saying why it restarts.
+      const { size, mtimeNs, ...rest } = record.data.key;
+      const { size: nowSize, mtimeNs: nowVersion, ...now } = this.#key;
+      const previous = (record.data.session as { mediaUploadId?: unknown } | null)?.mediaUploadId;
+      if (canonical(rest) === canonical(now) && (size !== nowSize || mtimeNs !== nowVersion) && typeof previous === 'string') this.#changedFrom = previous;
+      return undefined;
+    }
     let session: UploadSession;
     try {
       session = parseInitAnswer(record.data.session, this.#key.size, apiOrigin);
@@ -141,6 +152,14 @@ export class Journal {
       if (part.partNumber <= total) parts.set(part.partNumber, part.etag === undefined ? { partNumber: part.partNumber } : part);
     }
     return { session, parts: [...parts.values()].sort((a, b) => a.partNumber - b.partNumber) };
+  }
+
+  /**
+   * After `load`: the session of a journal this slot held for another version of the same source
+   * (a file since modified, an object since replaced), which `load` removed.
+   */
+  get changedFrom(): string | undefined {
+    return this.#changedFrom;
   }
 
   /** A new session: written before any part is sent, replacing whatever the slot held. */

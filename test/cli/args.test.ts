@@ -148,7 +148,7 @@ describe('parseCommand', () => {
     [['a', '--filename', ''], /--filename must not be empty/],
     [['a', '--resume-dir', ''], /--resume-dir must not be empty/],
     [['a', '--resume-dir', '/j', '--no-resume'], /--resume-dir cannot be combined with --no-resume/],
-    [['-', '--size', '1', '--resume-dir', '/j'], /--resume-dir applies to files: stdin, URLs, S3 objects and --sample are read once/],
+    [['-', '--size', '1', '--resume-dir', '/j'], /--resume-dir applies to files, URLs and S3 objects: stdin and --sample are read once/],
     [['--sample', '1MiB', '--resume-dir', '/j'], /--resume-dir applies to files/],
     [['emulator', 'extra'], /unexpected argument "extra"/],
     [['emulator', '--rate-limit', '60/0'], /--rate-limit must be PER_MINUTE or PER_MINUTE\/BURST/],

@@ -7,7 +7,8 @@ import type { Emulator } from '../../lib/emulator/index';
 import { REAL_FFMPEG } from './real-ffmpeg';
 import { ROOT } from './run-cli';
 
-// Everything a README sample reaches, on this machine, so every sample runs as written:
+// Everything a docs sample (README.md and docs/*.md) reaches, on this machine, so every sample
+// runs as written:
 // - the API at OFAUTH_BASE_URL: a front server that passes /v2/access/uploads/* through to the
 //   emulator, Host header included (the emulator builds its plans from it, so they point back
 //   here), and answers the post and message calls itself, as the API would for these samples;
@@ -68,20 +69,43 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** A file server for S3 GetObject (path style): Content-Length, type, no encoding. */
+/**
+ * Answers a GET with `Range: bytes=s-e` as S3 and CDNs do: 206 with Content-Range, 412 when
+ * If-Match names another ETag, the whole file when If-Range does. False when not a range request.
+ */
+function answerRange(req: IncomingMessage, res: ServerResponse, body: Buffer, headers: Record<string, string | number>): boolean {
+  const range = /^bytes=(\d+)-(\d+)$/.exec(String(req.headers.range ?? ''));
+  const etag = String(headers.etag);
+  if (req.headers['if-match'] !== undefined && req.headers['if-match'] !== etag) {
+    res.writeHead(412, headers).end();
+    return true;
+  }
+  if (range === null || (req.headers['if-range'] !== undefined && req.headers['if-range'] !== etag)) return false;
+  const start = Number(range[1]);
+  const end = Math.min(Number(range[2]), body.length - 1);
+  res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': end - start + 1 });
+  res.end(body.subarray(start, end + 1));
+  return true;
+}
+
+/** A file server for S3 HeadObject and GetObject (path style, ranges too): Content-Length, type, no encoding. */
 function fileServer(files: () => Record<string, { body: Buffer; contentType: string }>, needsAuth: boolean): Server {
   return createServer((req, res) => {
     const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/').slice(1);
     const file = files()[path];
-    if (req.method !== 'GET' || file === undefined) return answer(res, 404, { error: `no ${path}` });
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || file === undefined) return answer(res, 404, { error: `no ${path}` });
     // The SDK signs every request; an unsigned one means the sample is not using the SDK as shown.
     if (needsAuth && !String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) return answer(res, 403, { error: 'unsigned' });
-    res.writeHead(200, {
+    const headers = {
       'content-type': file.contentType,
       'content-length': file.body.length,
       etag: `"${createHash('md5').update(file.body).digest('hex')}"`,
+      'accept-ranges': 'bytes',
       connection: 'close',
-    });
+    };
+    if (req.method === 'HEAD') return void res.writeHead(200, headers).end();
+    if (answerRange(req, res, file.body, headers)) return;
+    res.writeHead(200, headers);
     res.end(file.body);
   });
 }
@@ -162,6 +186,8 @@ export class ReadmeHarness {
     // Kept alive: undici 7.30.2 crashes the client when a server closes the connection while the
     // client is not reading (nodejs/undici#5360, see test/known-issues/undici-paused-close.test.ts).
     const headers = { 'content-type': file.contentType };
+    // A range request (uploadFromUrl's) is answered as a CDN does, whatever the mode.
+    if (this.cdnMode !== 'gzip' && answerRange(req, res, file.body, { ...headers, etag: `"${createHash('md5').update(file.body).digest('hex')}"`, 'accept-ranges': 'bytes' })) return;
     if (this.cdnMode === 'gzip') {
       const encoded = gzipSync(file.body);
       res.writeHead(200, { ...headers, 'content-encoding': 'gzip', 'content-length': encoded.length });

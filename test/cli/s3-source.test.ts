@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +71,7 @@ describe('s3:// sources (s3rver)', () => {
     // Lines come in the order the sources finish, not the order they were named.
     expect(lines.find((l) => l.source === `s3://${BUCKET}/nope.mp4`)).toMatchObject({
       type: 'failed',
-      error: { code: 'ERR_SOURCE', reason: 's3', s3Code: 'NoSuchKey', status: 404 },
+      error: { code: 'ERR_SOURCE', reason: 's3', s3Code: 'NotFound', status: 404, message: expect.stringContaining(`HeadObject s3://${BUCKET}/nope.mp4 failed`) },
     });
     // A prefix that cannot be listed is that SOURCE's failure; the others still ran.
     expect(lines.find((l) => l.source === 's3://no-such-bucket/x/')).toMatchObject({
@@ -87,8 +88,8 @@ describe('s3:// sources (s3rver)', () => {
     const lines2 = jsonLines(again.stdout);
     expect(lines2.at(-1)).toMatchObject({ skipped: 3, uploaded: 0, failed: 2 });
     expect(emu!.stats.initCalls).toBe(0);
-    // Skipped on the listing's ETags alone: the one listing, and a GET only for the key not listed.
-    expect(s3.requests.map((r) => r.replace(/\?.*/, ''))).toEqual([`GET /${BUCKET}/`, 'GET /no-such-bucket/', `GET /${BUCKET}/nope.mp4`]);
+    // Skipped on the listing's ETags alone: the one listing, and a HEAD only for the key not listed.
+    expect(s3.requests.map((r) => r.replace(/\?.*/, ''))).toEqual([`GET /${BUCKET}/`, 'GET /no-such-bucket/', `HEAD /${BUCKET}/nope.mp4`]);
   });
 
   it('one object, named alone: the one-upload output, named after its key', async () => {
@@ -97,6 +98,29 @@ describe('s3:// sources (s3rver)', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('Uploaded other.mp4 (video/mp4) to http://127.0.0.1:');
     expect(run.stdout).toContain(`sha256 local   ${sha256(objects['day2/other.mp4']?.body ?? Buffer.alloc(0))}`);
+  });
+
+  it('on Node < 22, the SDK\'s NodeVersionSupportWarning is not printed, even without its opt-out in the environment', async () => {
+    // Empty, whatever this process has: the SDK's opt-out is off (it wants the string 'true').
+    const s3Env = { ...S3RVER_ENV, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: '' };
+    const started = await emulator();
+    emu = started.emu;
+    const env = { ...s3Env, ...started.env };
+    if (Number(process.versions.node.split('.')[0]) < 22) {
+      // The control: this SDK on this Node does warn when a client is made and nobody opted out.
+      const bare = spawnSync(process.execPath, ['-e', "new (require('@aws-sdk/client-s3').S3Client)({ region: 'us-east-1' })"], {
+        cwd: ROOT,
+        env: { ...process.env, ...s3Env },
+        encoding: 'utf8',
+      });
+      expect(bare.stderr).toContain('NodeVersionSupportWarning');
+    }
+    for (const args of [[`s3://${BUCKET}/day2/other.mp4`, '-q'], [`s3://${BUCKET}/day1/`, '--json']]) {
+      const run = await runCli([...args, '--s3-endpoint', s3.endpoint], { env });
+      expect(run.code).toBe(0);
+      expect(run.stderr).not.toContain('NodeVersionSupportWarning');
+      expect(run.stderr).not.toContain('AWS SDK');
+    }
   });
 
   it('ListObjectsV2 is followed page by page, with the continuation token', async () => {

@@ -21,6 +21,10 @@ export interface FakeS3 {
   endpoint: string;
   /** Method and path (with query) of every request through `endpoint`. */
   requests: string[];
+  /** s3rver's own port (behind the recording proxy). */
+  s3rverPort: number;
+  /** The same requests' headers, in the same order. */
+  headers: import('node:http').IncomingHttpHeaders[];
   client: S3Client;
   put(bucket: string, key: string, body: Buffer, contentType?: string): Promise<void>;
   createBucket(bucket: string): Promise<void>;
@@ -49,8 +53,10 @@ export async function startS3rverChild(): Promise<{ child: ChildProcess; port: n
 export async function startFakeS3(): Promise<FakeS3> {
   const { child, port } = await startS3rverChild();
   const requests: string[] = [];
+  const headers: import('node:http').IncomingHttpHeaders[] = [];
   const proxy = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
+    headers.push(req.headers);
     const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
@@ -70,6 +76,8 @@ export async function startFakeS3(): Promise<FakeS3> {
   return {
     endpoint,
     requests,
+    s3rverPort: port,
+    headers,
     client,
     createBucket: async (bucket) => void (await client.send(new CreateBucketCommand({ Bucket: bucket }))),
     put: async (bucket, key, body, contentType) =>

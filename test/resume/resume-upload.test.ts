@@ -183,7 +183,7 @@ describe('resume: when the journal cannot be trusted, a new session', () => {
     });
   }
 
-  it('the file changed since (mtime): no resume, onResume not called, the stale journal replaced', async () => {
+  it('the file changed since (mtime): no resume, onResume says it restarted because it changed, the stale journal replaced', async () => {
     const e = await emulator({ latencyMs: 2 });
     await interrupted(e, 2);
     const previous = journal().session.mediaUploadId;
@@ -191,7 +191,7 @@ describe('resume: when the journal cannot be trusted, a new session', () => {
     const mark = lastId(e);
     const seen: ResumeInfo[] = [];
     const result = await uploadFile(path, options(e, { onResume: (info) => seen.push(info) }));
-    expect(seen).toEqual([]);
+    expect(seen).toEqual([{ mediaUploadId: result.mediaUploadId, partsDone: 0, bytesDone: 0, totalParts: PARTS, restarted: true, reason: 'changed', previousMediaUploadId: previous }]);
     expect(result.mediaUploadId).not.toBe(previous);
     expect(partPuts(e, mark)).toHaveLength(PARTS);
     expect(journals()).toEqual([]);

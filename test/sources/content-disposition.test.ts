@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filenameFromContentDisposition, filenameFromUrl } from '../../lib/cli/sources/content-disposition';
+import { filenameFromContentDisposition, filenameFromUrl } from '../../lib/sources/content-disposition';
 import { chooseContentType } from '../../lib/cli/sources/content-type';
 
 describe('filenameFromContentDisposition (RFC 6266)', () => {

@@ -11,7 +11,8 @@ const entrySchema = z.looseObject({
   size: z.number().int().nonnegative(),
   mtimeMs: z.number().optional(),
   etag: z.string().optional(),
-  sha256: z.string(),
+  /** Absent when the CLI did not read every byte itself (a resumed download). */
+  sha256: z.string().optional(),
   mediaUploadId: z.string(),
   mediaId: z.union([z.string(), z.number(), z.null()]),
 });

@@ -6,7 +6,7 @@ import { type SourceContext, uploadSource } from '../sources/upload-source';
 import { summarize } from '../summary';
 import type { Manifest } from './manifest';
 import { ManifestError } from './manifest-error';
-import type { BatchTotals, SourceOutcome } from './outcome';
+import type { BatchTotals, CancelStage, SourceOutcome } from './outcome';
 import type { Reporter } from './reporter';
 import { runPool } from './pool';
 
@@ -20,8 +20,6 @@ export interface BatchRun {
   /** The embedded emulator's stored sha256 of an upload, to compare (undefined against a real API). */
   storedSha256: ((mediaUploadId: string) => string) | undefined;
   reporter: Reporter;
-  /** A line for the user on stderr (an upload that Ctrl-C lets finish finalizing). */
-  notice?: (line: string) => void;
 }
 
 /**
@@ -41,7 +39,7 @@ async function record(manifest: Manifest, key: string, result: Extract<StreamRes
     size: result.bytes,
     ...(identity?.kind === 'file' ? { mtimeMs: identity.mtimeMs } : {}),
     ...(identity?.kind === 'etag' ? { etag: identity.etag } : {}),
-    sha256: result.sha256,
+    ...(result.sha256 === undefined ? {} : { sha256: result.sha256 }),
     mediaUploadId: result.result.mediaUploadId,
     mediaId: result.result.media?.id ?? null,
     filename: result.filename,
@@ -85,15 +83,32 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
     // in the vault but not in the manifest, and a re-run would upload it twice; let it finish.
     const own = new AbortController();
     let finalizing = false;
+    // Until a request of this upload may be in flight, a Ctrl-C has cancelled nothing but reading.
+    let stage: CancelStage | undefined = 'opening';
+    /** What an earlier run left in the vault (a resumed upload): not sent by this run. */
+    let alreadyInVault = 0;
     const interrupt = (): void => {
       if (!finalizing) own.abort(signal.reason);
-      else run.notice?.(`ofauth-upload: finishing ${item.source}: all of it is in the vault, only finalizing is left (Ctrl-C again to exit now)`);
+      else reporter.notice(`ofauth-upload: finishing ${item.source}: all of it is in the vault, only finalizing is left (Ctrl-C again to exit now)`);
     };
     signal.addEventListener('abort', interrupt, { once: true });
     if (signal.aborted) interrupt();
+    let byRange = false;
     const tracked: UploadEvents = {
       ...events,
+      readByRange: () => (byRange = true),
+      opened: (filename, size) => {
+        // A known size: the session opens with the first chunk. Unknown: only once it is all buffered.
+        stage = size === undefined ? 'buffering' : undefined;
+        events.opened(filename, size);
+      },
+      resumed: (info) => {
+        // The last word counts: a resumed session found gone starts over, and sends everything.
+        alreadyInVault = info.restarted ? 0 : info.bytesDone;
+        events.resumed(info);
+      },
       session: (id) => {
+        stage = undefined;
         mediaUploadId = id;
         // A new session (uploadFile starting over after a resumed one was gone) has sent nothing:
         // not finalizing any more, and a Ctrl-C that was held back applies now.
@@ -130,7 +145,9 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
         elapsedMs: result.elapsedMs,
         result: result.result,
         sha256: result.sha256,
+        download: result.download,
         storedSha256: run.storedSha256?.(result.result.mediaUploadId),
+        alreadyInVault,
       });
       // Only what is certainly in the vault, as sent, goes into the manifest.
       if (summary.ok && manifest !== undefined) {
@@ -143,9 +160,10 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
       return { type: 'uploaded', item, summary };
     } catch (error) {
       if (own.signal.aborted) {
-        // A regular file with a journal: the same command sends only what the vault lacks.
-        const resumable = item.kind === 'file' && item.stats !== undefined && context.resume !== false;
-        return { type: 'cancelled', item, ...(mediaUploadId === undefined ? {} : { mediaUploadId }), resumable };
+        // A regular file, a download or object read by range, with a journal: the same command
+        // sends only what the vault lacks.
+        const resumable = ((item.kind === 'file' && item.stats !== undefined) || byRange) && context.resume !== false;
+        return { type: 'cancelled', item, ...(mediaUploadId === undefined ? {} : { mediaUploadId }), resumable, ...(stage === undefined ? {} : { stage }) };
       }
       return { type: 'failed', item, error, ...(mediaUploadId === undefined ? {} : { mediaUploadId }) };
     } finally {
@@ -157,7 +175,8 @@ export async function runBatch(run: BatchRun): Promise<BatchTotals> {
   const count = await runPool(run.items, run.jobs, signal, async (item) => {
     const outcome = await uploadOne(item);
     if (outcome.type === 'uploaded') {
-      totals.bytes += outcome.summary.bytes;
+      // What this run sent: a resumed upload's earlier parts are not this run's bytes, nor its rate.
+      totals.bytes += outcome.summary.bytesSent ?? outcome.summary.bytes;
       totals.rateLimit.waitedMs += outcome.summary.rateLimit.waitedMs;
       totals.rateLimit.refusals += outcome.summary.rateLimit.refusals;
       if (outcome.summary.ok) totals.uploaded++;

@@ -6,7 +6,7 @@ import { s3Source } from './s3';
 import { type S3Access, s3Failure } from './s3-client';
 import type { SourceItem } from './source-item';
 import { stdinSize } from './stdin';
-import { displayUrl } from './url';
+import { displayUrl } from '../../sources/http-range-source';
 
 export interface Expansion {
   items: SourceItem[];

@@ -1,5 +1,6 @@
-import type { Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { type InstallKind, detectInstall } from '../install-location';
+import { type S3RangeSource, openS3Object } from '../../sources/s3-range-source';
 import { SourceError } from '../source-error';
 import { UsageError } from '../usage-error';
 
@@ -11,14 +12,28 @@ export const S3_PACKAGE = '@aws-sdk/client-s3';
 
 const MISSING = new Set(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
 
-/** The SDK, or a one-line usage error naming the package to install. `importer` is for tests. */
-export async function loadS3Module(importer: () => Promise<S3Module> = () => import('@aws-sdk/client-s3')): Promise<S3Module> {
+/**
+ * The SDK, or a one-line usage error naming the package to install, with the command that fits
+ * how this CLI was installed: a global install finds only global packages beside it, so there it
+ * is `npm install -g`. `importer` and `installedAs` are for tests.
+ */
+export async function loadS3Module(
+  importer: () => Promise<S3Module> = () => import('@aws-sdk/client-s3'),
+  installedAs: () => Promise<InstallKind> = detectInstall,
+): Promise<S3Module> {
   try {
     return await importer();
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && MISSING.has(code)) {
-      throw new UsageError(`s3:// sources need the package ${S3_PACKAGE} (an optional peer dependency), which is not installed: npm install ${S3_PACKAGE}`);
+      const how = await installedAs().catch((): InstallKind => 'unknown');
+      const command =
+        how === 'global'
+          ? `npm install -g ${S3_PACKAGE} (ofauth-upload is installed globally)`
+          : how === 'local'
+            ? `npm install ${S3_PACKAGE}`
+            : `npm install ${S3_PACKAGE} (npm install -g ${S3_PACKAGE} if ofauth-upload is installed globally)`;
+      throw new UsageError(`s3:// sources need the package ${S3_PACKAGE} (an optional peer dependency), which is not installed: ${command}`);
     }
     throw error;
   }
@@ -30,18 +45,12 @@ export interface S3Object {
   etag?: string;
 }
 
-export interface S3Download {
-  body: Readable;
-  size: number | undefined;
-  contentType?: string;
-  etag?: string;
-}
-
-/** The three calls the CLI makes of S3. */
+/** The calls the CLI makes of S3. */
 export interface S3Access {
   /** Every object under `prefix`, page by page (ListObjectsV2 with its continuation token). */
   list(bucket: string, prefix: string, signal?: AbortSignal): AsyncGenerator<S3Object>;
-  get(bucket: string, key: string, signal: AbortSignal): Promise<S3Download>;
+  /** The object opened for reads by range (HeadObject: its size and ETag, each range IfMatch on it). */
+  ranged(bucket: string, key: string, signal: AbortSignal): Promise<S3RangeSource>;
   destroy(): void;
 }
 
@@ -73,6 +82,11 @@ export interface S3Settings {
  * missing one is not an error there.
  */
 export async function connectS3(sdk: S3Module, settings: S3Settings = {}): Promise<S3Access> {
+  // On Node < 22 the first client of a process prints the SDK's 9-line NodeVersionSupportWarning
+  // (about SDK releases of 2027, not this run), even with --quiet. The SDK's own opt-out, read
+  // when a client is made (@aws-sdk/core's emitWarningIfUnsupportedVersion), silences exactly
+  // that warning; a value the user set is left as it is.
+  if (!process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const base = settings.endpoint === undefined ? { followRegionRedirects: true } : { endpoint: settings.endpoint, forcePathStyle: true };
   let client: S3Client = new sdk.S3Client(base);
   if (settings.endpoint !== undefined) {
@@ -99,17 +113,7 @@ export async function connectS3(sdk: S3Module, settings: S3Settings = {}): Promi
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
       } while (token !== undefined);
     },
-    async get(bucket, key, signal) {
-      const answer = await client.send(new sdk.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-      const body = answer.Body as Readable | undefined;
-      if (body === undefined) throw new Error('GetObject answered without a body');
-      return {
-        body,
-        size: answer.ContentLength,
-        ...(answer.ContentType === undefined ? {} : { contentType: answer.ContentType }),
-        ...(answer.ETag === undefined ? {} : { etag: answer.ETag }),
-      };
-    },
+    ranged: (bucket, key, signal) => openS3Object({ client, Bucket: bucket, Key: key }, signal, sdk),
     destroy: () => client.destroy(),
   };
 }

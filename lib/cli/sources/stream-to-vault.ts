@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
 import type { ResumeInfo, UploadProgress } from '../../options';
 import type { RateLimitEvent } from '../../rate/rate-limit-tracker';
+import type { DownloadStats } from '../../sources/range-source';
 import type { UploadResult } from '../../upload-sink';
 import { OFAuthUploadStream } from '../../upload-stream';
 import type { UploadArgs } from '../args';
@@ -34,6 +35,8 @@ export interface UploadEvents {
   resumed(info: ResumeInfo): void;
   /** A request waits for the connection's rate limit (paced, or refused with 429). */
   rateLimited(event: RateLimitEvent): void;
+  /** A download or S3 object is read by range: like a file, it can be resumed. */
+  readByRange?(): void;
 }
 
 export interface StreamContext {
@@ -57,11 +60,16 @@ export type StreamResult =
       filename: string;
       contentType: string;
       bytes: number;
-      /** Of the bytes as they streamed through this process. */
-      sha256: string;
+      /**
+       * Of the bytes as they streamed through this process; undefined when they did not all
+       * (a resumed ranged upload skips what the vault has).
+       */
+      sha256: string | undefined;
       result: UploadResult;
       identity?: SourceIdentity;
       elapsedMs: number;
+      /** How the source was read, for downloads and S3 objects. */
+      download?: DownloadStats;
     }
   | { kind: 'skipped'; identity: SourceIdentity };
 

@@ -2,11 +2,11 @@ import type { Dispatcher } from 'undici';
 import { sampleSource } from '../sample-source';
 import { chooseContentType } from './content-type';
 import { uploadFileSource } from './file';
-import { openS3Object } from './s3';
+import { uploadS3Object } from './s3';
 import type { S3Access } from './s3-client';
 import type { SourceItem } from './source-item';
 import { type StreamContext, type StreamResult, streamToVault } from './stream-to-vault';
-import { openUrl } from './url';
+import { uploadUrl } from './url';
 
 export interface SourceContext extends StreamContext {
   stdin: NodeJS.ReadStream;
@@ -40,10 +40,10 @@ export async function uploadSource(item: SourceItem, ctx: SourceContext): Promis
       return streamToVault({ stream, size: item.size, filename, contentType, close: async () => void stream.destroy() }, ctx);
     }
     case 'url':
-      return streamToVault(await openUrl(item, ctx.downloads, ctx.signal, { ...overrides, userAgent: ctx.userAgent }), ctx);
+      return uploadUrl(item, ctx.downloads, ctx, { ...overrides, userAgent: ctx.userAgent });
     case 's3':
       if (ctx.s3 === undefined) throw new Error('internal: an s3:// source without an S3 client');
-      return streamToVault(await openS3Object(item, ctx.s3, ctx.signal, overrides), ctx);
+      return uploadS3Object(item, ctx.s3, ctx, overrides);
     case 'unavailable':
       throw item.error;
   }
