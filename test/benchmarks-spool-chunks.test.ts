@@ -1,5 +1,6 @@
 // Smoke test of `npm run bench -- --spool-chunks` (benchmarks/spool-chunks.mjs): every row runs,
 // the sink counted every byte of every upload (the run fails otherwise), and the report is written.
+import { SKIP_BUT_ONCE_IN_CI } from './helpers';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 
-describe('spool-chunks benchmark', () => {
+describe.skipIf(SKIP_BUT_ONCE_IN_CI)('spool-chunks benchmark', () => {
   const out = mkdtempSync(join(tmpdir(), 'ofauth-spool-chunks-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

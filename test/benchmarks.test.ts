@@ -1,5 +1,6 @@
 // Smoke test of the benchmark harness (benchmarks/): the sink's byte accounting, and one tiny
 // run of the orchestrator end to end. Needs dist/ (npm test builds it first).
+import { SKIP_BUT_ONCE_IN_CI } from './helpers';
 import { type ChildProcess, execFile, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -95,7 +96,7 @@ describe('benchmark sink', () => {
   });
 });
 
-describe('benchmark orchestrator', () => {
+describe.skipIf(SKIP_BUT_ONCE_IN_CI)('benchmark orchestrator', () => {
   const out = mkdtempSync(join(tmpdir(), 'ofauth-bench-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -137,7 +138,7 @@ describe('benchmark orchestrator', () => {
   });
 });
 
-describe('links benchmark', () => {
+describe.skipIf(SKIP_BUT_ONCE_IN_CI)('links benchmark', () => {
   const out = mkdtempSync(join(tmpdir(), 'ofauth-links-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

@@ -1,3 +1,4 @@
+import { SKIP_BUT_ONCE_IN_CI } from './helpers';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
@@ -140,7 +141,7 @@ describe('the README, a front door', () => {
 // variable (so the command uses its embedded emulator) and no AWS setting but what the block
 // gives. One change: its port 4568 becomes a free one, so parallel runs cannot collide. mktemp
 // makes s3rver's folder under a temp dir of the test's, removed after.
-describe('docs/try-it-locally.md, run as written', () => {
+describe.skipIf(SKIP_BUT_ONCE_IN_CI)('docs/try-it-locally.md, run as written', () => {
   const blocks = shellSamples(readPage('docs/try-it-locally.md'), 'docs/try-it-locally.md');
   const PORT = '4568';
   let port = 0;
