@@ -1,3 +1,4 @@
+import type { UploadTraceContext } from './diagnostics/channels';
 import { type FinalAnswer, type PartAnswer, parseFinalAnswer, parsePartAnswer } from './answers';
 import { OFAuthApiError, PlanError, UploadExpiredError } from './errors';
 import { type HttpContext, type RequestBody, send } from './http';
@@ -24,11 +25,14 @@ export class UploadApi {
   readonly #options: ApiIdentity;
   readonly #http: HttpContext;
   readonly apiOrigin: string;
+  /** The upload these requests are traced under (undefined: nobody listened when it started). */
+  readonly #trace: UploadTraceContext | undefined;
 
-  constructor(options: ApiIdentity, http: HttpContext) {
+  constructor(options: ApiIdentity, http: HttpContext, trace?: UploadTraceContext) {
     this.#options = options;
     this.#http = http;
     this.apiOrigin = new URL(options.baseUrl).origin;
+    this.#trace = trace;
   }
 
   /**
@@ -71,6 +75,7 @@ export class UploadApi {
         body: () => JSON.stringify({ filename, size, contentType, ...(vaultUpload ? { vaultUpload } : {}) }),
         maxResponseBytes: 16 * 1024 * 1024,
         idempotent: false,
+        trace: { upload: this.#trace, request: 'init' },
       },
       this.#http,
     );
@@ -81,7 +86,9 @@ export class UploadApi {
     } catch {
       throw new PlanError([`init answered HTTP ${answer.status} with a body that is not JSON`]);
     }
-    return parseInitAnswer(json, size, this.apiOrigin);
+    const session = parseInitAnswer(json, size, this.apiOrigin);
+    if (this.#trace !== undefined) this.#trace.mediaUploadId = session.mediaUploadId;
+    return session;
   }
 
   async putPart(
@@ -119,6 +126,7 @@ export class UploadApi {
           },
           // No waiting for the rate limit past the session's end: the part could not be sent then.
           deadline: { at: expiresAtMs, error: () => new UploadExpiredError(expiresAt) },
+          trace: { upload: this.#trace, request: 'part', mediaUploadId, partNumber: part.partNumber, bytes: body.length },
         },
         this.#http,
       );
@@ -152,6 +160,7 @@ export class UploadApi {
         body,
         canRetry,
         finalizes: true,
+        trace: { upload: this.#trace, request: 'single', mediaUploadId, partNumber: 1, bytes: size },
       },
       this.#http,
     );
@@ -166,6 +175,7 @@ export class UploadApi {
         url,
         headers: { ...this.#auth(), 'content-type': 'application/json' },
         body: () => JSON.stringify({ mediaUploadId }),
+        trace: { upload: this.#trace, request: 'complete', mediaUploadId },
       },
       this.#http,
     );

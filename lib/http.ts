@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { debuglog } from 'node:util';
 import { Agent, type Dispatcher, request } from 'undici';
+import { type RequestTraceContext, type RetryMessage, requestChannel, retryChannel } from './diagnostics/channels';
 import { EarlyAnswerError, NetworkError, OFAuthApiError, RateLimitError, TimeoutError } from './errors';
 import { type RateContext, takeGrant } from './rate/rate-grant';
 import { bodyExcerpt, redactSecrets, safePath } from './redact';
@@ -67,6 +68,54 @@ export interface RequestSpec {
    * only where the server cannot have processed it. Default true.
    */
   idempotent?: boolean;
+  /** What the diagnostics channels call this request (each attempt is traced on its channel). */
+  trace?: RequestTraceFields;
+}
+
+/** The fields of a request's trace messages besides the attempt's own. */
+export type RequestTraceFields = Pick<RequestTraceContext, 'upload' | 'request' | 'mediaUploadId' | 'partNumber' | 'bytes'>;
+
+/** The request's attempt as its channel tells it, or undefined (nobody listens). */
+function attemptTrace(spec: RequestSpec, attempt: number): RequestTraceContext | undefined {
+  if (spec.trace === undefined || !requestChannel(spec.trace.request).hasSubscribers) return undefined;
+  let url: string;
+  try {
+    const parsed = new URL(spec.url);
+    url = `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    url = '[invalid URL]';
+  }
+  return { ...spec.trace, attempt, method: spec.method, url };
+}
+
+/** An attempt ended: with an answer (its status), or an error. */
+function endAttemptTrace(spec: RequestSpec, context: RequestTraceContext | undefined, outcome: { status: number } | { error: unknown }): void {
+  if (context === undefined || spec.trace === undefined) return;
+  const channel = requestChannel(spec.trace.request);
+  if ('status' in outcome) {
+    context.statusCode = outcome.status;
+  } else {
+    context.error = outcome.error;
+    channel.error.publish(context);
+  }
+  channel.asyncStart.publish(context);
+  channel.asyncEnd.publish(context);
+}
+
+/** A request goes again after a failed attempt: told to `ofauth-upload-stream:retry`. */
+function publishRetry(spec: RequestSpec, attempt: number, delayMs: number, failure: { statusCode: number } | { errorCode: string | undefined }): void {
+  if (spec.trace === undefined || !retryChannel.hasSubscribers) return;
+  const { upload, request, mediaUploadId, partNumber } = spec.trace;
+  const message: RetryMessage = {
+    upload,
+    request,
+    ...(mediaUploadId === undefined ? {} : { mediaUploadId }),
+    ...(partNumber === undefined ? {} : { partNumber }),
+    attempt,
+    ...('statusCode' in failure ? { statusCode: failure.statusCode } : failure.errorCode === undefined ? {} : { errorCode: failure.errorCode }),
+    delayMs,
+  };
+  retryChannel.publish(message);
 }
 
 export interface HttpAnswer {
@@ -186,10 +235,16 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
     await spec.beforeAttempt?.();
     const mayRetry = () => attempt <= policy.retries && (spec.canRetry?.() ?? true);
     const waitFrom = performance.now();
-    const grant = await takeGrant(rate, signal, rate.maxWaitMs - rateWaitedMs, refusedBefore, rateLimited, spec.deadline);
+    const grant = await takeGrant(rate, signal, rate.maxWaitMs - rateWaitedMs, refusedBefore, rateLimited, spec.deadline, spec.trace);
     rateWaitedMs += performance.now() - waitFrom;
     sent++;
     const started = Date.now();
+    const traced = attemptTrace(spec, sent);
+    if (traced !== undefined && spec.trace !== undefined) {
+      const channel = requestChannel(spec.trace.request);
+      channel.start.publish(traced);
+      channel.end.publish(traced);
+    }
     // An error the body itself raised (the source failed or changed) is not the network's: it
     // ends the request at once instead of being retried.
     let bodyFailure: { error: unknown } | undefined;
@@ -215,6 +270,7 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       responseRead(ctx.dispatcher);
     } catch (error) {
       rate.pacer.observe(grant, undefined);
+      endAttemptTrace(spec, traced, { error: signal.aborted ? signal.reason : bodyFailure !== undefined ? bodyFailure.error : sanitizedCause(error, secrets) });
       if (signal.aborted) throw signal.reason;
       if (bodyFailure !== undefined) throw bodyFailure.error;
       const code = errorCode(error);
@@ -223,13 +279,16 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       debug('%s %s attempt %d failed after %dms: %s', spec.method, path, sent, Date.now() - started, code ?? reason);
       const retriable = idempotent ? !(code !== undefined && FATAL_CODES.has(code)) : code !== undefined && NOT_SENT_CODES.has(code);
       if (retriable && mayRetry()) {
-        await sleep(backoffDelay(attempt++, policy), signal);
+        const delay = backoffDelay(attempt++, policy);
+        publishRetry(spec, sent, delay, { errorCode: code });
+        await sleep(delay, signal);
         continue;
       }
       const details = { method: spec.method, path, attempts: sent, reason, cause: sanitizedCause(error, secrets) };
       throw isTimeout ? new TimeoutError(details) : new NetworkError(details);
     }
     debug('%s %s attempt %d -> %d in %dms', spec.method, path, sent, status, Date.now() - started);
+    endAttemptTrace(spec, traced, { status });
     const { refused } = rate.pacer.observe(grant, { status, headers }, policy.retryAfterMax);
     refusedBefore = refused;
     if (refused) {
@@ -248,7 +307,9 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
       const bodyLength = declaredLength(spec.headers) ?? watched.taken;
       debug('%s %s attempt %d -> %d after %d of %d body bytes: not counted', spec.method, path, sent, status, watched.taken, bodyLength);
       if (!spec.finalizes && mayRetry()) {
-        await sleep(backoffDelay(attempt++, policy), signal);
+        const delay = backoffDelay(attempt++, policy);
+        publishRetry(spec, sent, delay, { statusCode: status });
+        await sleep(delay, signal);
         continue;
       }
       throw new EarlyAnswerError({
@@ -264,7 +325,9 @@ export async function send(spec: RequestSpec, ctx: HttpContext): Promise<HttpAns
     }
 
     if ((idempotent ? RETRYABLE_STATUSES : NOT_PROCESSED_STATUSES).has(status) && mayRetry()) {
-      await sleep(parseRetryAfter(headers['retry-after'], policy.retryAfterMax) ?? backoffDelay(attempt, policy), signal);
+      const delay = parseRetryAfter(headers['retry-after'], policy.retryAfterMax) ?? backoffDelay(attempt, policy);
+      publishRetry(spec, sent, delay, { statusCode: status });
+      await sleep(delay, signal);
       attempt++;
       continue;
     }

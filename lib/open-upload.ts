@@ -1,3 +1,4 @@
+import type { UploadTraceContext } from './diagnostics/channels';
 import type { Dispatcher } from 'undici';
 import { type ApiIdentity, UploadApi } from './api';
 import { type HttpContext, defaultDispatcher } from './http';
@@ -31,7 +32,7 @@ export interface TransportSettings extends ApiIdentity {
  * The API spoken for one upload, every request and backoff wait bound to `signal`, its rate-limit
  * waits told to `tracker` (one per upload, whatever number of sessions it takes).
  */
-export function createUploadApi(settings: TransportSettings, signal: AbortSignal, tracker: RateLimitTracker): UploadApi {
+export function createUploadApi(settings: TransportSettings, signal: AbortSignal, tracker: RateLimitTracker, trace?: UploadTraceContext): UploadApi {
   const http: HttpContext = {
     dispatcher: settings.dispatcher ?? defaultDispatcher(),
     signal,
@@ -52,7 +53,7 @@ export function createUploadApi(settings: TransportSettings, signal: AbortSignal
     headersTimeout: settings.headersTimeout,
     bodyTimeout: settings.bodyTimeout,
   };
-  return new UploadApi(settings, http);
+  return new UploadApi(settings, http, trace);
 }
 
 /** What a sink is built from, besides the session it serves. */

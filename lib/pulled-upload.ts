@@ -1,3 +1,4 @@
+import { type ResumeMessage, type UploadTraceContext, resumeChannel, startUploadTrace } from './diagnostics/channels';
 import { setMaxListeners } from 'node:events';
 import { mkdir } from 'node:fs/promises';
 import type { UploadApi } from './api';
@@ -36,6 +37,8 @@ export interface PulledUpload {
 /** One upload of one source: what every attempt (a resumed session, then maybe a new one) shares. */
 interface PulledRun {
   options: ResolvedFileOptions;
+  /** This upload on the diagnostics channels (undefined: nobody listened when it started). */
+  trace: UploadTraceContext | undefined;
   transport: TransportSettings;
   source: PartSource;
   /** The whole upload's signal: the caller's abort reaches every attempt through it. */
@@ -89,17 +92,47 @@ export async function uploadPulled(upload: PulledUpload, signal: AbortSignal, fa
       fail(error);
     }
   });
-  const run: PulledRun = { options, transport, source, signal, journal: undefined, rateLimit };
-  const result =
-    options.resume === false
-      ? await uploadFresh(run)
-      : await uploadResumable(run, upload, options.resume === true ? defaultResumeDir() : (options.resume.dir ?? defaultResumeDir()));
-  return { ...result, rateLimit: rateLimit.totals };
+  const trace = startUploadTrace(() => ({
+    filename: upload.filename,
+    size: source.size,
+    contentType: upload.contentType,
+    connectionId: options.connectionId,
+    server: new URL(options.baseUrl).origin,
+  }));
+  const run: PulledRun = { options, trace: trace?.context, transport, source, signal, journal: undefined, rateLimit };
+  try {
+    const sent =
+      options.resume === false
+        ? await uploadFresh(run)
+        : await uploadResumable(run, upload, options.resume === true ? defaultResumeDir() : (options.resume.dir ?? defaultResumeDir()));
+    const result = { ...sent, rateLimit: rateLimit.totals };
+    trace?.succeeded(result);
+    return result;
+  } catch (error) {
+    trace?.failed(error);
+    throw error;
+  }
+}
+
+/** Tells `onResume`, and the resume channel. */
+function announceResume(run: PulledRun, info: ResumeInfo): void {
+  if (resumeChannel.hasSubscribers) {
+    const message: ResumeMessage = {
+      upload: run.trace,
+      mediaUploadId: info.mediaUploadId,
+      partsDone: info.partsDone,
+      totalParts: info.totalParts,
+      restarted: info.restarted,
+      ...(info.reason === undefined ? {} : { reason: info.reason }),
+    };
+    resumeChannel.publish(message);
+  }
+  run.options.onResume?.(info);
 }
 
 /** Under the lock: carry on from the journal if it allows, else (or if the server forgot the session) start over. */
 async function uploadResumable(run: PulledRun, upload: PulledUpload, dir: string): Promise<SinkResult> {
-  const { options, transport, source } = run;
+  const { transport, source } = run;
   const sourceKey = await upload.key();
   const key: JournalKey = {
     baseUrl: transport.baseUrl,
@@ -140,7 +173,8 @@ async function uploadResumable(run: PulledRun, upload: PulledUpload, dir: string
       } else {
         const { plan, done } = point;
         const bytesDone = done.reduce((sum, receipt) => sum + partLength(plan.parts[receipt.partNumber - 1]!), 0);
-        options.onResume?.({ mediaUploadId: plan.mediaUploadId, partsDone: done.length, bytesDone, totalParts: plan.parts.length, restarted: false });
+        if (run.trace !== undefined) run.trace.mediaUploadId = plan.mediaUploadId;
+        announceResume(run, { mediaUploadId: plan.mediaUploadId, partsDone: done.length, bytesDone, totalParts: plan.parts.length, restarted: false });
         journal.continueWith(entry);
         try {
           result = await attempt(run, async (_api, announce) => {
@@ -194,7 +228,7 @@ function freshSession(run: PulledRun, restarted?: Pick<ResumeInfo, 'reason' | 'p
     await run.journal?.start(session);
     if (restarted !== undefined) {
       const totalParts = isPlanless(session) ? 1 : session.parts.length;
-      run.options.onResume?.({ mediaUploadId: session.mediaUploadId, partsDone: 0, bytesDone: 0, totalParts, restarted: true, ...restarted });
+      announceResume(run, { mediaUploadId: session.mediaUploadId, partsDone: 0, bytesDone: 0, totalParts, restarted: true, ...restarted });
     }
     return { session, done: [] };
   };
@@ -208,7 +242,7 @@ function freshSession(run: PulledRun, restarted?: Pick<ResumeInfo, 'reason' | 'p
 async function attempt(run: PulledRun, start: SessionStart): Promise<SinkResult> {
   const { options, source, journal } = run;
   return runSession(run.signal, async ({ signal, fail, track }) => {
-    const api = createUploadApi(run.transport, signal, run.rateLimit);
+    const api = createUploadApi(run.transport, signal, run.rateLimit, run.trace);
     const { session, done } = await start(api, (known) => options.onSession?.(known));
     const onProgress = options.onProgress;
     const sink = sinkFor(

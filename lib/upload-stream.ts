@@ -1,3 +1,4 @@
+import { type SpoolMessage, type UploadTrace, spoolChannel, startUploadTrace } from './diagnostics/channels';
 import { setMaxListeners } from 'node:events';
 import { Writable } from 'node:stream';
 import { AbortError, EmptySourceError, SizeMismatchError, UploadExpiredError } from './errors';
@@ -83,6 +84,10 @@ export class OFAuthUploadStream extends Writable {
   #session: UploadSession | undefined;
   #result: UploadResult | undefined;
   #detachSignal: (() => void) | undefined;
+  /** This upload on the diagnostics channels, from its first byte (or end) on; undefined unheard. */
+  #trace: UploadTrace | undefined;
+  #traced = false;
+  #spoolOnDisk = false;
   /** Work that must be over before `close`: init, spool writes, finalizing, the pulled upload. */
   readonly #inFlight = new Set<Promise<unknown>>();
 
@@ -96,7 +101,7 @@ export class OFAuthUploadStream extends Writable {
     this.#rateLimit = new RateLimitTracker(resolved.connectionId, (event) => this.#emitSafely('rateLimit', event));
     // A spool write that fails after its chunk was taken (it is written behind the source) fails the stream at once.
     this.#spool =
-      resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#emitSafely('spool', progress), this.#fail) : undefined;
+      resolved.size === undefined ? new Spool(resolved.spool, (progress) => this.#spoolProgress(progress), this.#fail) : undefined;
     if (resolved.onProgress) this.on('progress', resolved.onProgress);
     if (resolved.onRateLimit) this.on('rateLimit', resolved.onRateLimit);
     this.#attachSignal(resolved.signal);
@@ -131,6 +136,22 @@ export class OFAuthUploadStream extends Writable {
     };
   }
 
+  /** The upload's trace starts with its first write (or its end, for an empty source). */
+  #startTrace(): void {
+    if (this.#traced) return;
+    this.#traced = true;
+    const { filename, size, contentType, connectionId, baseUrl } = this.#options;
+    this.#trace = startUploadTrace(() => ({ filename, size, contentType, connectionId, server: new URL(baseUrl).origin }));
+  }
+
+  #spoolProgress(progress: SpoolProgress): void {
+    if (progress.onDisk && !this.#spoolOnDisk) {
+      this.#spoolOnDisk = true;
+      if (spoolChannel.hasSubscribers) spoolChannel.publish({ upload: this.#trace?.context, event: 'disk', bytes: progress.bytes } satisfies SpoolMessage);
+    }
+    this.#emitSafely('spool', progress);
+  }
+
   #fail = (error: unknown): void => {
     this.destroy(error instanceof Error ? error : new Error(String(error)));
   };
@@ -159,7 +180,7 @@ export class OFAuthUploadStream extends Writable {
   #open(size: number, source: PartSource | undefined, signal: AbortSignal, onError: (error: unknown) => void): Promise<UploadSink> {
     const { concurrency, maxBufferMemory, planlessRetryBuffer } = this.#options;
     const context: SinkContext = {
-      api: createUploadApi(this.#options, signal, this.#rateLimit),
+      api: createUploadApi(this.#options, signal, this.#rateLimit, this.#trace?.context),
       signal,
       concurrency,
       maxBufferMemory,
@@ -175,6 +196,7 @@ export class OFAuthUploadStream extends Writable {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#startTrace();
     if (this.#spool !== undefined) {
       this.#settle(() => this.#spool!.write(chunk), callback);
       return;
@@ -219,12 +241,14 @@ export class OFAuthUploadStream extends Writable {
   }
 
   override _final(callback: (error?: Error | null) => void): void {
+    this.#startTrace();
     // Tracked: complete (or the spooled upload) is in flight until it settles, and `close` waits for it.
     const done = this.#track(this.#spool === undefined ? this.#finishPushed() : this.#finishSpooled(this.#spool));
     done.then(
       (result) => {
         this.#result = { ...result, rateLimit: this.#rateLimit.totals };
         this.#detachSignal?.();
+        this.#trace?.succeeded(this.#result);
         callback();
       },
       (error: Error) => callback(error),
@@ -247,6 +271,9 @@ export class OFAuthUploadStream extends Writable {
    */
   async #finishSpooled(spool: Spool): Promise<SinkResult> {
     const source = await spool.finish();
+    const trace = this.#trace?.context;
+    if (trace !== undefined) trace.size = source.size;
+    if (spoolChannel.hasSubscribers) spoolChannel.publish({ upload: trace, event: 'ended', bytes: source.size } satisfies SpoolMessage);
     try {
       if (source.size === 0) throw new EmptySourceError();
       try {
@@ -278,6 +305,8 @@ export class OFAuthUploadStream extends Writable {
       // finalized. (Before end(), Node's own premature-close error already covers it.)
       error = new AbortError('The upload stream was destroyed before it finished');
     }
+    // Destroyed before it finished, with or without an error: its trace ends failed.
+    if (this.#result === undefined) this.#trace?.failed(error ?? new AbortError('The upload stream was destroyed before it finished'));
     if (!this.#controller.signal.aborted) this.#controller.abort(error ?? new AbortError('The upload is over'));
     this.#windDown().then(() => callback(error));
   }

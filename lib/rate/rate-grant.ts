@@ -1,3 +1,4 @@
+import { type RateLimitMessage, rateLimitChannel } from '../diagnostics/channels';
 import type { RequestSpec } from '../http';
 import type { RateLimitTracker } from './rate-limit-tracker';
 import type { RateGrant, RatePacer } from './rate-pacer';
@@ -23,6 +24,7 @@ export async function takeGrant(
   refusedBefore: boolean,
   failure: (waitedMs: number) => Error,
   deadline: RequestSpec['deadline'],
+  trace?: RequestSpec['trace'],
 ): Promise<RateGrant> {
   const from = performance.now();
   // The budget's timer is set only once the pacer says this request must wait (most never do).
@@ -38,7 +40,20 @@ export async function takeGrant(
         const untilDeadline = deadline === undefined ? Number.POSITIVE_INFINITY : deadline.at - Date.now();
         const limit = Math.min(budgetMs, untilDeadline);
         timer = setTimeout(() => overBudget.abort(limit === untilDeadline ? 'deadline' : 'budget'), Math.max(0, Math.min(Math.floor(limit), 2_147_483_647)));
-        rate.tracker.emit({ reason: refusedBefore ? 'refused' : 'paced', waitMs: wait.waitMs, remaining: wait.remaining });
+        const reason = refusedBefore ? 'refused' : 'paced';
+        rate.tracker.emit({ reason, waitMs: wait.waitMs, remaining: wait.remaining });
+        if (trace !== undefined && rateLimitChannel.hasSubscribers) {
+          const message: RateLimitMessage = {
+            upload: trace.upload,
+            request: trace.request,
+            ...(trace.mediaUploadId === undefined ? {} : { mediaUploadId: trace.mediaUploadId }),
+            ...(trace.partNumber === undefined ? {} : { partNumber: trace.partNumber }),
+            reason,
+            waitMs: wait.waitMs,
+            ...(wait.remaining === undefined ? {} : { remaining: wait.remaining }),
+          };
+          rateLimitChannel.publish(message);
+        }
       },
       rate.concurrency,
     );
