@@ -20,6 +20,13 @@
 //                            the receiving end is the same whatever Node the rows run on
 //   --links                  instead: uploads over TLS through emulated links (benchmarks/links.mjs),
 //                            256 MiB each (--size), rows like far/ours-c4 (--only); writes results/links.*
+//   --spool-chunks           instead: a source of unknown size spooled from 4, 16 and 64 KiB chunks
+//                            (benchmarks/spool-chunks.mjs), 1 GiB each (--size), rows like
+//                            download-16k (--only), --rounds; writes results/spool-chunks.*
+//   --ranged                 instead: uploads from S3 (s3rver) and from a URL, read by byte range
+//                            against today's stream-through, and behind a link that cuts connections
+//                            (benchmarks/ranged-sources.mjs), 256 MiB each (--size), rows like
+//                            s3-ranged (--only), --rounds; writes results/ranged.*
 //   --help                   this text
 import { execFileSync, fork } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,6 +56,8 @@ const { values: args } = parseArgs({
     profile: { type: 'string' },
     node: { type: 'string' },
     links: { type: 'boolean', default: false },
+    'spool-chunks': { type: 'boolean', default: false },
+    ranged: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -374,7 +383,31 @@ const start = args.links
           machine,
         }),
       )
-  : main;
+  : args['spool-chunks']
+    ? () =>
+        import('./spool-chunks.mjs').then(({ runSpoolChunks }) =>
+          runSpoolChunks({
+            quick,
+            only: args.only,
+            size: args.size === undefined ? undefined : size,
+            rounds: args.rounds === undefined ? undefined : rounds,
+            outDir: args.out === undefined ? undefined : outDir,
+            stem: args.name,
+          }),
+        )
+    : args.ranged
+      ? () =>
+          import('./ranged-sources.mjs').then(({ runRangedSources }) =>
+            runRangedSources({
+              quick,
+              only: args.only,
+              size: args.size === undefined ? undefined : size,
+              rounds: args.rounds === undefined ? undefined : rounds,
+              outDir: args.out === undefined ? undefined : outDir,
+              stem: args.name,
+            }),
+          )
+      : main;
 
 start().catch((error) => {
   process.stderr.write(`\nbenchmark FAILED: ${error instanceof Error ? error.message : String(error)}\n`);

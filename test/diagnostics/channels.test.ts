@@ -63,7 +63,7 @@ const label = (s: Seen): string => {
 
 /** JSON of a message with its upload context inlined, errors by name and message. */
 function serialized(message: unknown): string {
-  return JSON.stringify(message, (_key, value: unknown) => (value instanceof Error ? { name: value.name, message: value.message, ...value } : value));
+  return JSON.stringify(message, (_key, value: unknown) => (value instanceof Error ? { ...value, name: value.name, message: value.message } : value));
 }
 
 describe('diagnostics channels', () => {
