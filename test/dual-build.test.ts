@@ -79,3 +79,23 @@ describe('the rate limit across the two builds', () => {
   });
 });
 
+
+describe('diagnostics channels from both builds', () => {
+  it('publish on the same channels: one subscriber hears uploads of the ESM and of the CJS build', async () => {
+    const { subscribe, unsubscribe } = await import('node:diagnostics_channel');
+    const { startEmulator } = (await import(join(root, 'dist/emulator.js'))) as typeof import('../lib/emulator');
+    const emu = await startEmulator({ apiKey: 'k_dual', partSize: 64 * 1024 });
+    const heard: string[] = [];
+    const onStart = (message: unknown) => heard.push((message as { filename: string }).filename);
+    subscribe('tracing:ofauth-upload-stream:upload:start', onStart);
+    try {
+      const options = { apiKey: 'k_dual', connectionId: 'c', baseUrl: emu.url, contentType: 'video/mp4' };
+      await esm.uploadToVault(Buffer.alloc(1000, 1), { ...options, filename: 'esm.mp4' });
+      await cjs.uploadToVault(Buffer.alloc(1000, 2), { ...options, filename: 'cjs.mp4' });
+      expect(heard).toEqual(['esm.mp4', 'cjs.mp4']);
+    } finally {
+      unsubscribe('tracing:ofauth-upload-stream:upload:start', onStart);
+      await emu.close();
+    }
+  });
+});
