@@ -271,6 +271,27 @@ describe('uploadFromUrl: the stream path', () => {
     expect(gets(s).every((r) => r.headers.range === undefined)).toBe(true);
   });
 
+  it('a download read once that stalls fails after rangeTimeout (SourceReadError), never hangs', async () => {
+    emu = await startEmulator({ apiKey: API_KEY, partSize: P, hashing: 'sha256' });
+    const { createServer } = await import('node:http');
+    const data = bytes(4 * P, 64);
+    const stalling = createServer((_req, res) => {
+      // No ranges; half the body, then silence.
+      res.writeHead(200, { 'content-length': String(data.length) });
+      res.write(data.subarray(0, 2 * P));
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    try {
+      const error = await uploadFromUrl(`http://127.0.0.1:${(stalling.address() as { port: number }).port}/s.mp4`, options(emu, { rangeTimeout: 300 })).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(SourceReadError);
+      expect((error as Error).message).toMatch(/timeout/i);
+      expect(emu.requests.filter((r) => r.route === 'complete')).toHaveLength(0);
+    } finally {
+      stalling.closeAllConnections();
+      await new Promise((resolve) => stalling.close(resolve));
+    }
+  });
+
   it('a download cut mid-stream fails as the source’s (SourceReadError), not as an upload failure', async () => {
     const data = bytes(6 * MiB, 20);
     const { e, s } = await setup({ '/cut.mp4': { data, ranges: false } }, MiB);

@@ -192,7 +192,9 @@ async function get(url: URL, settings: HttpReadSettings, signal: AbortSignal, ex
         headers: { ...settings.headers, ...extra, 'accept-encoding': 'identity' },
         signal,
         headersTimeout: settings.timeout,
-        bodyTimeout: 0,
+        // A body read front to back (no ranges) must not stall forever; undici does not count
+        // the time the upload holds it back (a paused body), only the server's silence.
+        bodyTimeout: settings.timeout,
       });
       if (!RETRYABLE.has(answer.statusCode)) return answer;
       status = answer.statusCode;
