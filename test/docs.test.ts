@@ -1,14 +1,13 @@
-import { SKIP_BUT_ONCE_IN_CI } from './helpers';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ShellSample, docPages, fences, readPage, shellSamples, where } from './cli/readme-samples';
 import { REAL_FFMPEG, withFfmpeg } from './cli/real-ffmpeg';
 import { ROOT, ensureBuilt } from './cli/run-cli';
+import { SKIP_BUT_ONCE_IN_CI } from './helpers';
+import { freePort, waitForListening } from './net';
 
 // The docs as a whole: the README is a front door whose first command works, every relative link
 // and #anchor of the README and docs/ resolves, and docs/try-it-locally.md runs as written, in
@@ -158,7 +157,7 @@ describe.skipIf(SKIP_BUT_ONCE_IN_CI)('docs/try-it-locally.md, run as written', (
     const background = blocks.find((b) => b.mode === 'background');
     if (background === undefined) return;
     s3rver = spawn('bash', ['-c', background.code.replaceAll(PORT, String(port))], { cwd: ROOT, env: cleanEnv({ TMPDIR: temp }), stdio: 'ignore', detached: true });
-    await waitForListening(port, () => s3rver?.exitCode !== null || s3rver.signalCode !== null);
+    await waitForListening(port, () => s3rver?.exitCode !== null || s3rver.signalCode !== null, 'the background block', 30_000);
   }, 60_000);
   afterAll(async () => {
     if (s3rver?.pid !== undefined && s3rver.exitCode === null) {
@@ -225,29 +224,3 @@ function runBash(code: string, cwd: string, env: Record<string, string>): Promis
   });
 }
 
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Until something accepts connections on `port`; fails if `gone()` says the process ended first, or after 30 s. */
-async function waitForListening(port: number, gone: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
-    if (gone()) throw new Error('the background block exited before listening');
-    const listening = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
-      socket.once('close', () => socket.destroy());
-      socket.once('connect', () => socket.destroy());
-    });
-    if (listening) return;
-  }
-  throw new Error(`nothing listens on port ${port} after 30 s`);
-}

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +13,7 @@ import { type CdnMode, FFMPEG_TEE, ReadmeHarness, README_PRELOAD } from './cli/r
 import { type Sample, docPages, documentedNames, fences, readPage, shellSamples, toJavaScript, tsSamples, where } from './cli/readme-samples';
 import { isFragmentedMp4, makeTestVideo, REAL_FFMPEG, withFfmpeg } from './cli/real-ffmpeg';
 import { type CliRun, ROOT, bytes, ensureBuilt, runCli, sha256, waitFor } from './cli/run-cli';
+import { freePort, waitForListening } from './net';
 
 // Every ```ts block of the README and of the pages under docs/ is run: with plain Node against
 // the built package, the emulator and the harness of test/cli/readme-harness.ts, except the one
@@ -230,7 +231,7 @@ describe('docs samples, every one run with Node against dist/ and the emulator',
           spawned.stderr?.on('data', (text: string | Buffer) => (stderr += String(text)));
         },
       });
-      await waitForListening(port, () => child?.exitCode !== null || child.signalCode !== null);
+      await waitForListening(port, () => child?.exitCode !== null || child.signalCode !== null, 'the server sample', 10_000);
     }, 30_000);
     afterAll(async () => {
       child?.kill('SIGTERM');
@@ -548,32 +549,6 @@ function safeReadlink(path: string): string {
   }
 }
 
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-/** Until something accepts connections on `port`; fails if `gone()` says the process ended first, or after 10 s. */
-async function waitForListening(port: number, gone: () => boolean): Promise<void> {
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; await sleep(50)) {
-    if (gone()) throw new Error('the server sample exited before listening');
-    const listening = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => resolve(true)).once('error', () => resolve(false));
-      socket.once('close', () => socket.destroy());
-      socket.once('connect', () => socket.destroy());
-    });
-    if (listening) return;
-  }
-  throw new Error(`nothing listens on port ${port} after 10 s`);
-}
 
 /** `bash -c` with errexit and pipefail, so a failing stage of a pipe fails the recipe. */
 function runBash(code: string, cwd: string, env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -1,11 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type CuttingLink, startCuttingLink } from '../sources/cutting-link';
 import { type RangeServer, startRangeServer } from '../sources/range-server';
-import { bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
+import { bytes, cliEmulatorFixture, ensureBuilt, journalParts, runCli, sha256, waitFor } from './run-cli';
 import { type FakeS3, S3RVER_ENV, startFakeS3 } from './s3rver';
 
 // URL and s3:// sources read by byte range: behind a link that cuts connections, from a server
@@ -43,16 +43,6 @@ afterEach(async () => {
 
 type Line = Record<string, unknown> & { type: string; download?: Record<string, unknown> };
 const jsonLine = (stdout: string): Line => JSON.parse(stdout.trim().split('\n')[0] ?? '{}') as Line;
-
-function journalParts(resumeDir: string): number | undefined {
-  const name = existsSync(resumeDir) ? readdirSync(resumeDir).find((f) => f.endsWith('.json')) : undefined;
-  if (name === undefined) return undefined;
-  try {
-    return (JSON.parse(readFileSync(join(resumeDir, name), 'utf8')) as { parts: unknown[] }).parts.length;
-  } catch {
-    return undefined;
-  }
-}
 
 describe('ofauth-upload URL and s3:// read by range', () => {
   it('a URL behind a link that cuts connections: intact, read by range, downloads near the size, said in --json and the summary', async () => {

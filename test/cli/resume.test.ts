@@ -1,10 +1,10 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resumeNotice } from '../../lib/cli/resume-notice';
-import { bytes, cliEmulatorFixture, ensureBuilt, runCli, sha256, waitFor } from './run-cli';
+import { bytes, cliEmulatorFixture, ensureBuilt, journalParts, runCli, sha256, waitFor } from './run-cli';
 
 const MiB = 1024 * 1024;
 const API_KEY = 'sk_cli_resume_SECRET_31';
@@ -16,16 +16,6 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const emulator = cliEmulatorFixture(API_KEY, 'conn_cli');
-
-function journalParts(resumeDir: string): number | undefined {
-  const name = existsSync(resumeDir) ? readdirSync(resumeDir).find((f) => f.endsWith('.json')) : undefined;
-  if (name === undefined) return undefined;
-  try {
-    return (JSON.parse(readFileSync(join(resumeDir, name), 'utf8')) as { parts: unknown[] }).parts.length;
-  } catch {
-    return undefined;
-  }
-}
 
 describe('ofauth-upload FILE resumes after Ctrl-C', () => {
   it('the same command continues, says so, and sends only the parts the vault lacks', async () => {

@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -110,5 +110,16 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise
   while (!check()) {
     if (Date.now() > deadline) throw new Error('waitFor: timed out');
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** How many parts the one resume journal in `resumeDir` holds (undefined: none yet, or half written). */
+export function journalParts(resumeDir: string): number | undefined {
+  const name = existsSync(resumeDir) ? readdirSync(resumeDir).find((f) => f.endsWith('.json')) : undefined;
+  if (name === undefined) return undefined;
+  try {
+    return (JSON.parse(readFileSync(join(resumeDir, name), 'utf8')) as { parts: unknown[] }).parts.length;
+  } catch {
+    return undefined;
   }
 }

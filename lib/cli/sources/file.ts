@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { uploadFile } from '../../upload-file';
 import { SourceError } from '../source-error';
 import { chooseContentType } from './content-type';
+import { pulledUploadOptions } from './pulled-options';
 import type { OpenedSource, SourceIdentity, SourceItem } from './source-item';
 import { type StreamContext, type StreamResult, streamToVault } from './stream-to-vault';
 
@@ -105,7 +106,6 @@ export async function uploadFileSource(item: FileItem, ctx: StreamContext, overr
 }
 
 async function uploadInPlace(path: string, filename: string, contentType: string, identity: SourceIdentity & { kind: 'file' }, ctx: StreamContext): Promise<StreamResult> {
-  const { tuning } = ctx;
   ctx.events.opened(filename, identity.size);
   // The sha256 the summary compares is read from the file alongside the upload.
   const stopHashing = new AbortController();
@@ -113,21 +113,7 @@ async function uploadInPlace(path: string, filename: string, contentType: string
   hashing.catch(() => undefined);
   const started = performance.now();
   try {
-    const result = await uploadFile(path, {
-      ...ctx.connection,
-      filename,
-      contentType,
-      ...(tuning.concurrency === undefined ? {} : { concurrency: tuning.concurrency }),
-      ...(tuning.retries === undefined ? {} : { retries: tuning.retries }),
-      ...(tuning.vaultUserId === undefined ? {} : { vaultUpload: { userId: tuning.vaultUserId } }),
-      dispatcher: ctx.dispatcher,
-      signal: ctx.signal,
-      resume: ctx.resume,
-      onResume: (info) => ctx.events.resumed(info),
-      onSession: (session) => ctx.events.session(session.mediaUploadId),
-      onProgress: (progress) => ctx.events.progress(progress),
-      onRateLimit: (event) => ctx.events.rateLimited(event),
-    });
+    const result = await uploadFile(path, pulledUploadOptions(ctx, filename, contentType));
     return { kind: 'uploaded', filename, contentType, bytes: result.size, sha256: await hashing, result, identity, elapsedMs: performance.now() - started };
   } catch (error) {
     stopHashing.abort();

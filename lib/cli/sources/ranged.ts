@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { RangedUploadOptions, ResolvedRangedOptions } from '../../ranged-options';
+import type { ResolvedRangedOptions } from '../../ranged-options';
 import { resolveRangedOptions } from '../../ranged-options';
 import type { RangeSource } from '../../sources/range-source';
 import { uploadRangeSource } from '../../upload-from-ranges';
 import { OrderedHash } from '../ordered-hash';
+import { pulledUploadOptions } from './pulled-options';
 import type { SourceIdentity } from './source-item';
 import type { StreamContext, StreamResult } from './stream-to-vault';
 
@@ -28,26 +29,10 @@ export async function uploadRanged(source: RangeSource, filename: string, conten
     await source.close?.();
     return { kind: 'skipped', identity };
   }
-  const { tuning } = ctx;
   ctx.events.opened(filename, source.size);
   ctx.events.readByRange?.();
   const hash = new OrderedHash(source.size, HASH_PENDING_MAX);
-  const input: RangedUploadOptions = {
-    ...ctx.connection,
-    filename,
-    contentType,
-    ...(tuning.concurrency === undefined ? {} : { concurrency: tuning.concurrency }),
-    ...(tuning.retries === undefined ? {} : { retries: tuning.retries }),
-    ...(tuning.vaultUserId === undefined ? {} : { vaultUpload: { userId: tuning.vaultUserId } }),
-    dispatcher: ctx.dispatcher,
-    signal: ctx.signal,
-    resume: ctx.resume,
-    onResume: (info) => ctx.events.resumed(info),
-    onSession: (session) => ctx.events.session(session.mediaUploadId),
-    onProgress: (progress) => ctx.events.progress(progress),
-    onRateLimit: (event) => ctx.events.rateLimited(event),
-  };
-  const options: ResolvedRangedOptions = resolveRangedOptions(input, 'ofauth-upload');
+  const options: ResolvedRangedOptions = resolveRangedOptions(pulledUploadOptions(ctx, filename, contentType), 'ofauth-upload');
   const started = performance.now();
   try {
     const result = await uploadRangeSource(source, options, 'ofauth-upload', (position, chunk) => hash.add(position, chunk));
