@@ -8,6 +8,7 @@ import type { UploadResult } from './upload-sink';
 
 /** What an upload from a remote source leaves: the upload's result and what reading the source cost. */
 export interface RangedUploadResult extends UploadResult {
+  /** How the source was read (by range, or once front to back) and the bytes this call downloaded. */
   download: DownloadStats;
 }
 

@@ -13,10 +13,12 @@ export interface S3ClientLike {
 export interface S3ObjectRef {
   /** The caller's `S3Client`: its credentials, region and endpoint are used as they are. */
   client: S3ClientLike;
+  /** The bucket's name. */
   Bucket: string;
+  /** The object's key (its filename defaults to the key's last segment). */
   Key: string;
   /** A version of a versioned bucket's object; default: the current one, pinned by its ETag. */
-  VersionId?: string;
+  VersionId?: string | undefined;
 }
 
 export type S3Module = typeof import('@aws-sdk/client-s3');
