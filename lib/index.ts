@@ -9,6 +9,16 @@ export type { RangedUploadOptions, UrlUploadOptions, S3UploadOptions } from './r
 export type { RangeSource, DownloadStats } from './sources/range-source';
 export type { S3ClientLike, S3ObjectRef } from './sources/s3-range-source';
 export {
+  CHANNEL_NAMES,
+  type RateLimitMessage,
+  type RequestTraceContext,
+  type ResumeMessage,
+  type RetryMessage,
+  type SpoolMessage,
+  type TracedRequest,
+  type UploadTraceContext,
+} from './diagnostics/channels';
+export {
   type CommonUploadOptions,
   DEFAULT_BASE_URL,
   type OFAuthUploadOptions,

@@ -73,24 +73,21 @@ export class RangedPartSource implements PartSource {
       this.#requests++;
       if (failures > 0) this.#rereads++;
       try {
-        timer.arm();
+        timer.resume();
         const answer = await untilAborted(Promise.resolve(this.#source.readRange(start, last, signal)), signal);
-        for await (const chunk of abortable(chunks(answer), signal)) {
-          timer.disarm();
+        for await (const chunk of abortable(answer, signal)) {
           if (chunk.length > length - done) {
             throw new SourceReadError({ source: this.#source.name, start, end: last, attempts: failures + 1, reason: 'the source sent more bytes than the range asked for' });
           }
-          if (chunk.length === 0) {
-            timer.arm();
-            continue;
-          }
+          if (chunk.length === 0) continue;
           this.#bytes += chunk.length;
           this.#onData?.(position + done, chunk);
           done += chunk.length;
           // The consumer's time (a PUT the socket holds back) is not the source's: the clock
           // runs only while waiting for the source.
+          timer.pause();
           yield chunk;
-          timer.arm();
+          timer.resume();
         }
         if (done < length) throw Object.assign(new Error(`the answer ended after ${done} of ${length} bytes`), { code: 'ERR_OFAUTH_SHORT_RANGE' });
       } catch (error) {
@@ -103,7 +100,7 @@ export class RangedPartSource implements PartSource {
         }
         await sleep(backoffDelay(failures, retryPolicy), this.#signal);
       } finally {
-        timer.disarm();
+        timer.stop();
       }
     }
   }
@@ -139,14 +136,28 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** The chunks of `source`, each wait for the next one cut short when `signal` aborts (the source is then closed). */
-async function* abortable(source: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncGenerator<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
+/**
+ * The chunks of a read's answer, each wait for the next one cut short when `signal` aborts (the
+ * source is then closed). One abort listener per read, raced against each chunk.
+ */
+async function* abortable(answer: AsyncIterable<Uint8Array> | Uint8Array, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  if (answer instanceof Uint8Array) {
+    yield answer;
+    return;
+  }
+  const iterator = answer[Symbol.asyncIterator]();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => undefined);
   let finished = false;
   try {
     // Each round takes one chunk or ends: bounded by the source.
     for (;;) {
-      const next = await untilAborted(iterator.next(), signal);
+      const next = await Promise.race([iterator.next(), aborted]);
       if (next.done === true) {
         finished = true;
         return;
@@ -154,21 +165,22 @@ async function* abortable(source: AsyncIterable<Uint8Array>, signal: AbortSignal
       yield next.value;
     }
   } finally {
+    if (onAbort !== undefined) signal.removeEventListener('abort', onAbort);
     // An abandoned source is told to stop (a Readable is destroyed), without waiting for it.
     if (!finished) iterator.return?.()?.catch?.(() => undefined);
   }
 }
 
-async function* chunks(answer: AsyncIterable<Uint8Array> | Uint8Array): AsyncGenerator<Uint8Array> {
-  if (answer instanceof Uint8Array) yield answer;
-  else yield* answer;
-}
-
-/** Aborts its signal once armed for `ms` without being disarmed. */
+/**
+ * Aborts its signal once the source has been waited for `ms` without a chunk. Paused while the
+ * consumer holds a chunk. One timer per read, checked when it fires (not re-set per chunk: a
+ * read of 8 MiB comes in some 130 chunks).
+ */
 class IdleTimer {
   readonly #controller = new AbortController();
   readonly #ms: number;
   #timer: NodeJS.Timeout | undefined;
+  #waitingSince: number | undefined;
   fired = false;
 
   constructor(ms: number) {
@@ -179,17 +191,37 @@ class IdleTimer {
     return this.#controller.signal;
   }
 
-  arm(): void {
-    this.disarm();
-    if (this.#ms <= 0) return;
-    this.#timer = setTimeout(() => {
-      this.fired = true;
-      this.#controller.abort(Object.assign(new Error(`no byte for ${this.#ms} ms`), { code: 'ERR_OFAUTH_RANGE_TIMEOUT' }));
-    }, this.#ms);
+  /** Waiting for the source (again): the clock runs from now. */
+  resume(): void {
+    if (this.#ms <= 0 || this.fired) return;
+    this.#waitingSince = performance.now();
+    this.#timer ??= setTimeout(() => this.#check(), this.#ms);
   }
 
-  disarm(): void {
+  /** The consumer has a chunk: its time does not count. */
+  pause(): void {
+    this.#waitingSince = undefined;
+  }
+
+  stop(): void {
+    this.pause();
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  #check(): void {
+    this.#timer = undefined;
+    if (this.#waitingSince === undefined) {
+      // Paused: look again a whole period after the consumer gives the read back.
+      this.#timer = setTimeout(() => this.#check(), this.#ms);
+      return;
+    }
+    const waited = performance.now() - this.#waitingSince;
+    if (waited < this.#ms) {
+      this.#timer = setTimeout(() => this.#check(), Math.ceil(this.#ms - waited));
+      return;
+    }
+    this.fired = true;
+    this.#controller.abort(Object.assign(new Error(`no byte for ${this.#ms} ms`), { code: 'ERR_OFAUTH_RANGE_TIMEOUT' }));
   }
 }
