@@ -167,3 +167,31 @@ describe.skipIf(SKIP_BUT_ONCE_IN_CI)('links benchmark', () => {
     expect(readFileSync(join(out, 'smoke.svg'), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/);
   });
 });
+
+// `run.mjs --ranged` (issue 22): one URL row (no s3rver, so it stays quick), 48 MiB so the cutting
+// link's first cut (within 1.5 × 32 MiB of traffic) always falls inside the upload.
+describe.skipIf(SKIP_BUT_ONCE_IN_CI)('ranged sources benchmark', () => {
+  const out = mkdtempSync(join(tmpdir(), 'ofauth-ranged-'));
+  afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+  it('uploads from a URL by range behind a cutting link, within 1.25 × the size downloaded, and writes the report', { timeout: 20_000 }, async () => {
+    await run(process.execPath, [
+      join(root, 'benchmarks', 'run.mjs'),
+      '--ranged',
+      '--only', 'url-ranged-cuts',
+      '--size', '48MiB',
+      '--rounds', '1',
+      '--out', out,
+      '--name', 'smoke',
+    ], { cwd: root, timeout: 19_000 });
+    const report = JSON.parse(readFileSync(join(out, 'smoke.json'), 'utf8'));
+    expect(report.results.map((r: { id: string }) => r.id)).toEqual(['url-ranged-cuts']);
+    const [cuts] = report.results;
+    // The sink counted every byte of every part (else the run fails); the reads were ranged, and re-read after each cut.
+    expect(cuts.runs[0]).toMatchObject({ parts: 6, download: { mode: 'ranged', bytes: 48 * 1024 * 1024 } });
+    expect(cuts.runs[0].cuts).toBeGreaterThanOrEqual(1);
+    expect(cuts.runs[0].download.rereads).toBeGreaterThanOrEqual(1);
+    expect(cuts.runs[0].downloadedPerSize).toBeLessThanOrEqual(1.25);
+    expect(readFileSync(join(out, 'smoke.md'), 'utf8')).toContain('| url-ranged-cuts |');
+  });
+});

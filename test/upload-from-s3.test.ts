@@ -17,7 +17,7 @@ import {
 } from '../lib/index';
 import { type FakeS3, startFakeS3 } from './cli/s3rver';
 import { KiB, MiB, bytes, fastRetry, sha256 } from './helpers';
-import { type CuttingLink, startCuttingLink } from './sources/cutting-link';
+import { type CuttingLink, startCuttingLink } from '../benchmarks/lib/cutting-link.mjs';
 
 const API_KEY = 'sk_live_s3_secret_33';
 const P = 256 * KiB;

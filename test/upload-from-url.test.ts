@@ -14,7 +14,7 @@ import {
   uploadFromUrl,
 } from '../lib/index';
 import { KiB, MiB, bytes, fastRetry, sha256 } from './helpers';
-import { type CuttingLink, startCuttingLink } from './sources/cutting-link';
+import { type CuttingLink, startCuttingLink } from '../benchmarks/lib/cutting-link.mjs';
 import { type RangeResource, type RangeServer, startRangeServer } from './sources/range-server';
 
 const API_KEY = 'sk_live_url_secret_22';

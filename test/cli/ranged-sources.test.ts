@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type CuttingLink, startCuttingLink } from '../sources/cutting-link';
+import { type CuttingLink, startCuttingLink } from '../../benchmarks/lib/cutting-link.mjs';
 import { type RangeServer, startRangeServer } from '../sources/range-server';
 import { bytes, cliEmulatorFixture, ensureBuilt, journalParts, runCli, sha256, waitFor } from './run-cli';
 import { type FakeS3, S3RVER_ENV, startFakeS3 } from './s3rver';

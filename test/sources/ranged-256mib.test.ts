@@ -4,7 +4,7 @@ import { type Emulator, startEmulator } from '../../lib/emulator';
 import { uploadFromS3, uploadFromUrl } from '../../lib/index';
 import { type FakeS3, startFakeS3 } from '../cli/s3rver';
 import { MiB, SKIP_BUT_ONCE_IN_CI, bytes, fastRetry, sha256 } from '../helpers';
-import { type CuttingLink, startCuttingLink } from './cutting-link';
+import { type CuttingLink, startCuttingLink } from '../../benchmarks/lib/cutting-link.mjs';
 import { type RangeServer, startRangeServer } from './range-server';
 
 // The bar: 256 MiB behind a link cutting about one connection per 32 MiB, intact, with
