@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // One measurement, in its own process, so its CPU time and peak RSS are its own.
 //
-//   node benchmarks/child.mjs --kind ours --size 1GiB --part-size 8MiB --concurrency 4 [--sink URL]
+//   node benchmarks/child.mjs --kind ours --size 1GiB --part-size 8MiB --concurrency 4 [--sink URL] [--subscribe]
 //
 // kinds: idle | ceiling | ours | spool | tempfile | naive | libstorage | file | file-stream. Without --sink it starts its own sink
 // process (handy under `node --cpu-prof` / `--heap-prof`). With --base-url/--api-key it uploads
@@ -71,6 +71,11 @@ const { values: args } = parseArgs({
      * unmeasured): a worker's steady state, where the last upload's part buffers are still alive.
      */
     'after-one': { type: 'boolean', default: false },
+    /**
+     * Subscribe a no-op handler (it only counts) to every diagnostics channel of the package, by
+     * name (every event of the tracing ones), before anything is loaded: the cost of being traced.
+     */
+    subscribe: { type: 'boolean', default: false },
     /** A .cpuprofile file: V8's sampling profile of the measured transfer only (not load or warm-up). */
     profile: { type: 'string' },
     /**
@@ -125,6 +130,19 @@ function control(path) {
   });
 }
 const sinkStats = () => (controlUrl === undefined ? Promise.resolve(undefined) : control('/_stats'));
+
+// The package's channels (docs/observability.md): public names, so no import from lib/ is needed.
+const TRACING_CHANNELS = ['upload', 'init', 'part', 'complete'].map((name) => `ofauth-upload-stream:${name}`);
+const PLAIN_CHANNELS = ['retry', 'rate-limit', 'spool', 'resume'].map((name) => `ofauth-upload-stream:${name}`);
+let tracedEvents = 0;
+if (args.subscribe) {
+  const { default: diagnosticsChannel } = await import('node:diagnostics_channel');
+  const count = () => void tracedEvents++;
+  for (const name of TRACING_CHANNELS) {
+    for (const event of ['start', 'end', 'asyncStart', 'asyncEnd', 'error']) diagnosticsChannel.subscribe(`tracing:${name}:${event}`, count);
+  }
+  for (const name of PLAIN_CHANNELS) diagnosticsChannel.subscribe(name, count);
+}
 
 // ── the rows ───────────────────────────────────────────────────────────────────────────────
 
@@ -407,6 +425,7 @@ async function main() {
   const profiler = args.profile === undefined ? undefined : await startProfiler();
   if (args['perf-ctl'] !== undefined) writeFileSync(args['perf-ctl'], 'enable\n');
   const faultsBefore = process.resourceUsage().minorPageFault;
+  const eventsBefore = tracedEvents;
   let cpu = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   if (kind !== 'idle') detail = await row.run();
@@ -466,6 +485,8 @@ async function main() {
     connections: after && before ? after.connections - before.connections : undefined,
     requests: after && before ? after.requests - before.requests - 1 : undefined,
     detail,
+    /** With --subscribe: the events the measured transfer published (0 would mean nothing was traced). */
+    ...(args.subscribe ? { tracedEvents: tracedEvents - eventsBefore } : {}),
   };
   return result;
 }

@@ -27,9 +27,12 @@
 //                            against today's stream-through, and behind a link that cuts connections
 //                            (benchmarks/ranged-sources.mjs), 256 MiB each (--size), rows like
 //                            s3-ranged (--only), --rounds; writes results/ranged.*
+//   --baseline-dist DIR      also measure ours-c4-8m-baseline: the row ours-c4-8m of another build
+//                            (e.g. a scratch clone's dist/ at an older commit), interleaved with the
+//                            others (--only must name it, with the rows to compare it to)
 //   --help                   this text
 import { execFileSync, fork } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -58,6 +61,7 @@ const { values: args } = parseArgs({
     links: { type: 'boolean', default: false },
     'spool-chunks': { type: 'boolean', default: false },
     ranged: { type: 'boolean', default: false },
+    'baseline-dist': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
@@ -89,7 +93,7 @@ function nodeVersion(binary) {
 }
 
 /**
- * @typedef {{ id: string, label: string, kind: string, size: number, chunk: number, source: 'view' | 'fresh', partSize?: number, concurrency?: number, ratioTo?: string, file?: string, afterOne?: boolean }} Row
+ * @typedef {{ id: string, label: string, kind: string, size: number, chunk: number, source: 'view' | 'fresh', partSize?: number, concurrency?: number, ratioTo?: string, file?: string, afterOne?: boolean, subscribe?: boolean, baseline?: boolean }} Row
  * @returns {Row[]}
  */
 function rows() {
@@ -114,6 +118,10 @@ function rows() {
     ours(1, 16),
     ours(4, 5),
     ours(4, 8),
+    // The same upload with a no-op subscriber on every diagnostics channel (issue 24): what
+    // building and publishing the messages costs; ours-c4-8m itself is the cost without one.
+    { ...ours(4, 8, { suffix: '-traced', note: ', a no-op subscriber on every diagnostics channel' }), subscribe: true },
+    ...(args['baseline-dist'] === undefined ? [] : [{ ...ours(4, 8, { suffix: '-baseline', note: `, the build in ${args['baseline-dist']}` }), baseline: true }]),
     ours(4, 16),
     ours(4, 8, { suffix: '-16k', chunk: 16 * K, note: ', 16 KiB chunks' }),
     // A worker's steady state: the measured upload right after another in the same process,
@@ -191,13 +199,14 @@ function measure(row, sinkUrl, env) {
   if (row.concurrency) childArgs.push('--concurrency', String(row.concurrency));
   if (row.file) childArgs.push('--file', row.file);
   if (row.afterOne) childArgs.push('--after-one');
+  if (row.subscribe) childArgs.push('--subscribe');
   const execArgv = ['--expose-gc'];
   if (args.profile === row.id) {
     const dir = join(here, 'profiles');
     mkdirSync(dir, { recursive: true });
     execArgv.push('--cpu-prof', '--cpu-prof-dir', dir, '--heap-prof', '--heap-prof-dir', dir);
   }
-  return measureInChild(row.id, childArgs, { execPath: rowNode, execArgv, env });
+  return measureInChild(row.id, childArgs, { execPath: rowNode, execArgv, env: row.baseline ? { ...env, BENCH_DIST: baselineDist } : env });
 }
 
 function version(pkg) {
@@ -239,9 +248,22 @@ const METRICS = ['mibPerS', 'wallS', 'cpuSPerGiB', 'rssEndMiB', 'peakMiB', 'rssB
 // Ratios to the ceiling of the same round.
 const RATIOS = ['mibPerS', 'cpuSPerGiB', 'rssEndMiB', 'peakMiB'];
 
+/** With --baseline-dist: a private copy of that build, inside benchmarks/ so undici and zod resolve from node_modules. */
+let baselineDist;
+function snapshotBaseline(from) {
+  const source = resolve(from);
+  if (!existsSync(join(source, 'index.js'))) throw new Error(`--baseline-dist ${from}: no index.js there (build it first)`);
+  const target = join(here, `.dist-baseline-${process.pid}`);
+  rmSync(target, { recursive: true, force: true });
+  mkdirSync(target, { recursive: true });
+  for (const file of readdirSync(source)) if (file.endsWith('.js') || file.endsWith('.js.map')) cpSync(join(source, file), join(target, file));
+  return target;
+}
+
 async function main() {
   const started = Date.now();
   const dist = snapshotDist(`.dist-snapshot-${process.pid}`);
+  if (args['baseline-dist'] !== undefined) baselineDist = snapshotBaseline(args['baseline-dist']);
   const env = { ...process.env, BENCH_DIST: dist };
   const list = rows();
   const all = [IDLE, ...list];
@@ -269,6 +291,7 @@ async function main() {
   } finally {
     sink.child.kill();
     rmSync(dist, { recursive: true, force: true });
+    if (baselineDist !== undefined) rmSync(baselineDist, { recursive: true, force: true });
     rmSync(BENCH_FILE, { force: true });
   }
 
@@ -330,6 +353,24 @@ function targets(byId, samples) {
   for (const id of oursIds) {
     const t3 = perRound(id, byId[id].ratioTo ?? 'ceiling', 'cpuSPerGiB');
     out.push({ name: `${id} CPU per GiB vs ${byId[id].ratioTo ?? 'ceiling'}`, value: `${fmt(t3)}×`, limit: '≤ 1.3×', holds: t3 === undefined ? undefined : t3 <= 1.3, formal: id === main });
+  }
+  // Issue 24: a subscriber's cost (information), and no cost without one (against the build before
+  // the channels, when measured): per-round ratios of the two rows, then the median; the bars are
+  // this machine's round-to-round noise on a quiet run (about ±5 %).
+  const roundsOf = (a, b, m) => (samples[a] ?? []).map((r, i) => fmt(r[m] / samples[b]?.[i]?.[m])).join(', ');
+  if (byId[main] && byId[`${main}-traced`]) {
+    const traced = `${main}-traced`;
+    const t = perRound(traced, main, 'mibPerS');
+    out.push({ name: `${traced} throughput vs ${main} (rounds: ${roundsOf(traced, main, 'mibPerS')})`, value: `${fmt(t)}×`, limit: '≥ 0.95×', holds: t === undefined ? undefined : t >= 0.95, formal: false });
+    const c = perRound(traced, main, 'cpuSPerGiB');
+    out.push({ name: `${traced} CPU per GiB vs ${main} (rounds: ${roundsOf(traced, main, 'cpuSPerGiB')})`, value: `${fmt(c)}×`, limit: '≤ 1.05×', holds: c === undefined ? undefined : c <= 1.05, formal: false });
+  }
+  if (byId[main] && byId[`${main}-baseline`]) {
+    const base = `${main}-baseline`;
+    const t = perRound(main, base, 'mibPerS');
+    out.push({ name: `${main} throughput vs ${base}, no subscriber (rounds: ${roundsOf(main, base, 'mibPerS')})`, value: `${fmt(t)}×`, limit: '≥ 0.95×', holds: t === undefined ? undefined : t >= 0.95, formal: true });
+    const c = perRound(main, base, 'cpuSPerGiB');
+    out.push({ name: `${main} CPU per GiB vs ${base}, no subscriber (rounds: ${roundsOf(main, base, 'cpuSPerGiB')})`, value: `${fmt(c)}×`, limit: '≤ 1.05×', holds: c === undefined ? undefined : c <= 1.05, formal: true });
   }
   if (byId['file-uploadfile'] && byId['file-stream']) {
     const t = perRound('file-uploadfile', 'file-stream', 'mibPerS');

@@ -305,10 +305,13 @@ export class OFAuthUploadStream extends Writable {
       // finalized. (Before end(), Node's own premature-close error already covers it.)
       error = new AbortError('The upload stream was destroyed before it finished');
     }
-    // Destroyed before it finished, with or without an error: its trace ends failed.
-    if (this.#result === undefined) this.#trace?.failed(error ?? new AbortError('The upload stream was destroyed before it finished'));
     if (!this.#controller.signal.aborted) this.#controller.abort(error ?? new AbortError('The upload is over'));
-    this.#windDown().then(() => callback(error));
+    this.#windDown().then(() => {
+      // Destroyed before it finished, with or without an error: its trace ends failed, once its
+      // requests have (their traces end first, as children before their parent).
+      if (this.#result === undefined) this.#trace?.failed(error ?? new AbortError('The upload stream was destroyed before it finished'));
+      callback(error);
+    });
   }
 
   /**

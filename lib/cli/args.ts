@@ -38,6 +38,8 @@ export interface UploadArgs {
   /** A regular file keeps a resume journal unless --no-resume. */
   resume: boolean;
   resumeDir?: string;
+  /** Write every event of the package's diagnostics channels to this file, one JSON line each. */
+  trace?: string;
   json: boolean;
   quiet: boolean;
 }
@@ -73,6 +75,7 @@ const uploadOptions = {
   'max-size': { type: 'string' },
   'no-resume': { type: 'boolean' },
   'resume-dir': { type: 'string' },
+  trace: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
@@ -193,7 +196,7 @@ export function parseCommand(argv: string[]): Command {
   if (values.version) return { kind: 'version' };
   const sources = sourcesOf(positionals, values.sample);
   checkSingleSourceFlags(sources, values);
-  const empty = (['filename', 'content-type', 'vault-user-id', 'spool-dir', 'resume-dir', 'manifest', 's3-endpoint'] as const).find(
+  const empty = (['filename', 'content-type', 'vault-user-id', 'spool-dir', 'resume-dir', 'manifest', 'trace', 's3-endpoint'] as const).find(
     (flag) => values[flag]?.trim() === '',
   );
   if (empty !== undefined) throw new UsageError(`--${empty} must not be empty`);
@@ -226,6 +229,7 @@ export function parseCommand(argv: string[]): Command {
       ...(values['max-size'] === undefined ? {} : { maxSize: byteCount('max-size', values['max-size']) }),
       resume: !(values['no-resume'] ?? false),
       ...(values['resume-dir'] === undefined ? {} : { resumeDir: values['resume-dir'] }),
+      ...(values.trace === undefined ? {} : { trace: values.trace }),
       json: values.json ?? false,
       quiet: values.quiet ?? false,
     },

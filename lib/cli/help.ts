@@ -62,6 +62,8 @@ Options:
                         vault does not have yet
   --resume-dir DIR      where resume journals go (default $XDG_CACHE_HOME/ofauth-upload-stream,
                         else ~/.cache/ofauth-upload-stream)
+  --trace FILE          write what happened to each upload, request, part, retry and wait
+                        to FILE (replaced) as JSON lines, for bug reports; no key, no query
   --json                JSON lines on stdout: one per source (the result, or the error),
                         and with several sources a summary line
   -q, --quiet           no progress and no notices; the result is still printed

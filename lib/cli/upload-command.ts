@@ -17,6 +17,7 @@ import { type S3Access, connectS3, loadS3Module } from './sources/s3-client';
 import type { Connection } from './sources/stream-to-vault';
 import { MAX_REDIRECTS } from './sources/url';
 import { type Env, type Target, resolveTarget } from './target';
+import { TraceFile } from './trace-file';
 
 export interface UploadIO extends OutputStreams {
   env: Env;
@@ -47,9 +48,12 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
   let manifest: Manifest | undefined;
   let s3: S3Access | undefined;
   let emulator: Emulator | undefined;
+  let trace: TraceFile | undefined;
   // One pool for every upload of the batch (and the downloads), so --jobs shares connections.
   const agent = new Agent({ keepAliveTimeout: 10_000, keepAliveMaxTimeout: 60_000 });
   try {
+    // Before anything is sent: every upload of the run is traced, and a file that cannot be written is a usage error.
+    trace = args.trace === undefined ? undefined : TraceFile.open(args.trace, target.kind === 'api' ? [target.apiKey] : []);
     manifest = args.manifest === undefined ? undefined : await Manifest.open(args.manifest, manifestTarget(target));
     if (manifest !== undefined && manifest.unreadableLines > 0) {
       out.notice(`${args.manifest}: ${manifest.unreadableLines} line${manifest.unreadableLines === 1 ? '' : 's'} that are not manifest entries ignored`);
@@ -119,6 +123,9 @@ export async function runUpload(args: UploadArgs, io: UploadIO, out: Output): Pr
     return totals.failed > 0 ? EXIT_UPLOAD_FAILED : EXIT_OK;
   } finally {
     stopListening();
+    // Every upload has settled (its last event is written): stop tracing and close the file.
+    const traceFailure = trace?.close();
+    if (traceFailure !== undefined) out.problem(`--trace ${JSON.stringify(trace?.path)}: writing failed (${traceFailure.message}); the trace is incomplete`);
     await manifest?.close().catch(() => undefined);
     s3?.destroy();
     await agent.destroy().catch(() => undefined);

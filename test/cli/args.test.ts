@@ -85,6 +85,12 @@ describe('parseCommand', () => {
     expect(parseCommand(['-', '--size', '1', '--no-resume'])).toMatchObject({ args: { resume: false } });
   });
 
+  it('--trace FILE', () => {
+    expect(parseCommand(['--sample', '1MiB', '--trace', 'out.ndjson'])).toMatchObject({ args: { trace: 'out.ndjson' } });
+    expect(parseCommand(['a.mp4', '-j', '3', '--trace', '/tmp/t.ndjson'])).toMatchObject({ args: { sources: [{ kind: 'path', path: 'a.mp4' }], jobs: 3, trace: '/tmp/t.ndjson' } });
+    expect(parseCommand(['a.mp4'])).not.toHaveProperty('args.trace');
+  });
+
   it('stdin, a sample, help, version, the emulator', () => {
     expect(parseCommand(['-', '--size', '1KiB'])).toMatchObject({ args: { sources: [{ kind: 'stdin' }], size: 1024 } });
     expect(parseCommand(['-', '--size', '10MB'])).toMatchObject({ args: { sources: [{ kind: 'stdin' }], size: 10_000_000 } });
@@ -147,6 +153,9 @@ describe('parseCommand', () => {
     [['a', '--retries', '-1'], /./],
     [['a', '--filename', ''], /--filename must not be empty/],
     [['a', '--resume-dir', ''], /--resume-dir must not be empty/],
+    [['a', '--trace', ' '], /--trace must not be empty/],
+    [['a', '--trace'], /Option '--trace <value>' argument missing/],
+    [['emulator', '--trace', 'x'], /Unknown option '--trace'/],
     [['a', '--resume-dir', '/j', '--no-resume'], /--resume-dir cannot be combined with --no-resume/],
     [['-', '--size', '1', '--resume-dir', '/j'], /--resume-dir applies to files, URLs and S3 objects: stdin and --sample are read once/],
     [['--sample', '1MiB', '--resume-dir', '/j'], /--resume-dir applies to files/],
