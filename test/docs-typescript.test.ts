@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sample, docPages, readPage, tsSamples, where } from './cli/readme-samples';
 import { ROOT, ensureBuilt } from './cli/run-cli';
+import { SKIP_BUT_ONCE_IN_CI } from './helpers';
 
 // Every ```ts block of the README and docs/ compiled as a user pastes it (issue 26: the download
 // recipe did not compile in a `tsc --init` project). One scratch project, made the way a user
@@ -104,7 +105,8 @@ beforeAll(() => {
   });
 }, 120_000);
 
-describe('the samples, compiled in a project made by `tsc --init`', () => {
+// tsc's verdict does not depend on the Node major: in CI once, on the newest (OFAUTH_CI).
+describe.skipIf(SKIP_BUT_ONCE_IN_CI)('the samples, compiled in a project made by `tsc --init`', () => {
   it('tsc --init of this TypeScript writes `"types": []`, and the edit for Node applied', () => {
     // Its own comment asks for `"types": ["node"]` for Node code; nothing else was changed.
     expect(template).toMatch(/^\s*"types": \[\],$/m);
