@@ -146,9 +146,15 @@ async function* abortable(answer: AsyncIterable<Uint8Array> | Uint8Array, signal
     return;
   }
   const iterator = answer[Symbol.asyncIterator]();
+  // A Node stream (every HTTP and S3 answer) ends its own pending read when destroyed: destroying
+  // it on abort is enough. Any other iterable's wait is raced against the abort, chunk by chunk.
+  const destroyable = typeof (answer as { destroy?: unknown }).destroy === 'function' ? (answer as unknown as { destroy: (error?: Error) => void }) : undefined;
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_resolve, reject) => {
-    onAbort = () => reject(signal.reason);
+    onAbort = () => {
+      reject(signal.reason);
+      destroyable?.destroy(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -157,7 +163,8 @@ async function* abortable(answer: AsyncIterable<Uint8Array> | Uint8Array, signal
   try {
     // Each round takes one chunk or ends: bounded by the source.
     for (;;) {
-      const next = await Promise.race([iterator.next(), aborted]);
+      if (signal.aborted) await aborted;
+      const next = destroyable === undefined ? await Promise.race([iterator.next(), aborted]) : await iterator.next();
       if (next.done === true) {
         finished = true;
         return;
