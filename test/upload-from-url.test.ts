@@ -371,6 +371,21 @@ describe('uploadFromUrl: the dispatcher downloads go through', () => {
 });
 
 describe('uploadFromUrl: input', () => {
+  it('a host that does not exist fails at once (no retries), typed', async () => {
+    const { e } = await setup({});
+    const started = Date.now();
+    // The resolver's answer, without asking one: a connector that fails as getaddrinfo does.
+    const noSuchHost = new Agent({
+      connect: (_options, callback) => callback(Object.assign(new Error('getaddrinfo ENOTFOUND cdn.example.test'), { code: 'ENOTFOUND' }), null),
+    });
+    const error = await uploadFromUrl('http://cdn.example.test/clip.mp4', { ...options(e, { retryBaseDelay: 2000, retryMaxDelay: 2000 }), downloadDispatcher: noSuchHost }).catch((caught: unknown) => caught);
+    await noSuchHost.close();
+    expect(error).toBeInstanceOf(SourceReadError);
+    expect(error).toMatchObject({ attempts: 1, message: expect.stringContaining('ENOTFOUND') });
+    // One backoff of 2 s would already be past this.
+    expect(Date.now() - started).toBeLessThan(1900);
+  });
+
   it('refuses what is not an http(s) URL, and an empty download, typed', async () => {
     const { e, s } = await setup({ '/empty.mp4': { data: Buffer.alloc(0) } });
     await expect(uploadFromUrl('ftp://x/y', options(e))).rejects.toBeInstanceOf(InvalidOptionsError);

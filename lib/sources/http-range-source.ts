@@ -99,6 +99,13 @@ export function reportedType(value: string | undefined): string | undefined {
 
 const RETRYABLE = new Set([408, 429, 500, 502, 503, 504]);
 
+/**
+ * Failures of a download's request that no retry fixes within the upload's patience: a host
+ * that does not exist, a certificate that is not the host's. (EAI_AGAIN, a DNS server that did
+ * not answer, is retried.)
+ */
+const FATAL_CODES = new Set(['ENOTFOUND', 'UND_ERR_INVALID_ARG', 'ERR_TLS_CERT_ALTNAME_INVALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED']);
+
 function discard(body: Readable): void {
   body.on('error', () => undefined);
   body.destroy();
@@ -203,7 +210,8 @@ async function get(url: URL, settings: HttpReadSettings, signal: AbortSignal, ex
       if (signal.aborted) throw signal.reason;
       failure = error;
     }
-    if (attempt > settings.retries) {
+    const code = (failure as { code?: unknown } | undefined)?.code;
+    if (attempt > settings.retries || (typeof code === 'string' && FATAL_CODES.has(code))) {
       throw new SourceReadError({ source: displayUrl(url), start: 0, end: 0, attempts: attempt, ...(status === undefined ? {} : { status }), reason: status === undefined ? why(failure) : `HTTP ${status}`, cause: failure });
     }
     await sleep(backoffDelay(attempt, policy), signal);
