@@ -31,6 +31,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadLibrary } from './lib/dist.mjs';
+import { resetPeakRss } from './lib/harness.mjs';
 import { generatedSource, parseBytes } from './lib/source.mjs';
 
 const MiB = 1024 * 1024;
@@ -368,22 +369,6 @@ async function prepare() {
     }
     default:
       throw new Error(`unknown kind ${kind}`);
-  }
-}
-
-/**
- * Resets the kernel's peak-RSS mark to the current RSS (Linux: `/proc/self/clear_refs` ← 5), so
- * the `maxRSS` read after the transfer is the transfer's own peak and not the warm-up's (undici
- * compiling its WASM parser peaks ~30 MiB above where the process then settles). Elsewhere
- * the mark stays, and RSS at end includes the warm-up: the result says which.
- * @returns {boolean}
- */
-function resetPeakRss() {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -26,6 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadLibrary } from './lib/dist.mjs';
+import { resetPeakRss } from './lib/harness.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -142,15 +143,6 @@ async function prepare() {
       }),
     close: async () => undefined,
   };
-}
-
-function resetPeakRss() {
-  try {
-    writeFileSync('/proc/self/clear_refs', '5');
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function startProfiler() {

@@ -28,7 +28,7 @@
 // round: a smoke check), --concurrency N (default 4), --out DIR, --name STEM, --dist DIR (measure
 // that build instead of a snapshot of dist/), --profile id (that row's measured upload under V8's
 // sampling profiler, into benchmarks/profiles/).
-import { spawn, fork, execFileSync } from 'node:child_process';
+import { spawn, fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +39,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { snapshotDist } from './lib/dist.mjs';
+import { forkSink, gitCommit, packageVersion, parseSize } from './lib/harness.mjs';
 import { startCuttingLink } from './lib/cutting-link.mjs';
 import { median, summary } from './lib/stats.mjs';
 
@@ -405,46 +406,16 @@ async function serveRanges(files) {
   };
 }
 
-/** @returns {Promise<{ url: string, child: import('node:child_process').ChildProcess }>} */
-function forkSink(env) {
-  const child = fork(join(here, 'sink.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env });
-  return new Promise((ready, reject) => {
-    child.once('message', (m) => ready({ url: /** @type {any} */ (m).url, child }));
-    child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
-  });
-}
-
-function version(pkg) {
-  try {
-    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function machine() {
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
+  const commit = gitCommit();
   return {
     cpu: os.cpus()[0]?.model.trim() ?? 'unknown',
     cores: os.cpus().length,
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     node: process.version,
-    versions: { undici: version('undici'), '@aws-sdk/client-s3': version('@aws-sdk/client-s3'), s3rver: version('s3rver') },
+    versions: { undici: packageVersion('undici'), '@aws-sdk/client-s3': packageVersion('@aws-sdk/client-s3'), s3rver: packageVersion('s3rver') },
     commit,
   };
-}
-
-/** "256MiB", "1GiB", "1048576" → bytes (without lib/source.mjs, which loads a build at import). */
-function parseSize(text) {
-  const m = /^(\d+(?:\.\d+)?)\s*(KiB|MiB|GiB)?$/i.exec(text.trim());
-  if (!m) throw new TypeError(`not a byte size: ${text}`);
-  const unit = { k: KiB, m: MiB, g: 1024 * MiB }[(m[2] ?? 'b')[0].toLowerCase()] ?? 1;
-  return Math.round(Number(m[1]) * unit);
 }
 
 /** The report as markdown (exported to re-render a results JSON). */

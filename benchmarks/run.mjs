@@ -31,7 +31,7 @@
 //                            (e.g. a scratch clone's dist/ at an older commit), interleaved with the
 //                            others (--only must name it, with the rows to compare it to)
 //   --help                   this text
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { cpSync, createWriteStream, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -39,6 +39,7 @@ import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { snapshotDist } from './lib/dist.mjs';
+import { forkSink, gitCommit, packageVersion } from './lib/harness.mjs';
 import { renderMarkdown, renderSvg } from './lib/report.mjs';
 import { formatBytes, generatedSource, parseBytes } from './lib/source.mjs';
 import { measureInChild } from './lib/row-child.mjs';
@@ -173,15 +174,6 @@ const BENCH_FILE = join(os.tmpdir(), `ofauth-bench-${process.pid}.bin`);
 
 const IDLE = /** @type {Row} */ ({ id: 'idle', label: 'idle: library loaded, a few requests made', kind: 'idle', size: 0, chunk: 64 * 1024, source: 'view', partSize: 8 * MiB, concurrency: 4 });
 
-/** @returns {Promise<{url: string, child: import('node:child_process').ChildProcess}>} */
-function startSink(env) {
-  const child = fork(join(here, 'sink.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env });
-  return new Promise((resolvePromise, reject) => {
-    child.once('message', (m) => resolvePromise({ url: /** @type {any} */ (m).url, child }));
-    child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
-  });
-}
-
 /** @returns {Promise<any>} */
 async function sinkStats(url) {
   const res = await fetch(`${url}/_stats`);
@@ -209,21 +201,8 @@ function measure(row, sinkUrl, env) {
   return measureInChild(row.id, childArgs, { execPath: rowNode, execArgv, env: row.baseline ? { ...env, BENCH_DIST: baselineDist } : env });
 }
 
-function version(pkg) {
-  try {
-    return JSON.parse(readFileSync(join(root, 'node_modules', pkg, 'package.json'), 'utf8')).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 function machine() {
-  let commit = 'unknown';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
-  } catch {
-    /* not a git checkout */
-  }
+  const commit = gitCommit();
   const cpus = os.cpus();
   return {
     cpu: cpus[0]?.model.trim() ?? 'unknown',
@@ -235,10 +214,10 @@ function machine() {
     ...(rowNodeVersion === process.version ? {} : { harnessNode: process.version }),
     versions: {
       'ofauth-upload-stream': JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version,
-      undici: version('undici'),
-      '@aws-sdk/lib-storage': version('@aws-sdk/lib-storage'),
-      '@aws-sdk/client-s3': version('@aws-sdk/client-s3'),
-      'stream-chunker': version('stream-chunker'),
+      undici: packageVersion('undici'),
+      '@aws-sdk/lib-storage': packageVersion('@aws-sdk/lib-storage'),
+      '@aws-sdk/client-s3': packageVersion('@aws-sdk/client-s3'),
+      'stream-chunker': packageVersion('stream-chunker'),
     },
     commit,
   };
@@ -267,7 +246,7 @@ async function main() {
   const env = { ...process.env, BENCH_DIST: dist };
   const list = rows();
   const all = [IDLE, ...list];
-  const sink = await startSink(env);
+  const sink = await forkSink(env);
   const fileRow = list.find((r) => r.file !== undefined);
   if (fileRow) await pipeline(generatedSource(fileRow.size, 1024 * 1024), createWriteStream(BENCH_FILE));
   /** @type {Record<string, any[]>} */

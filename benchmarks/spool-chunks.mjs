@@ -26,6 +26,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { snapshotDist } from './lib/dist.mjs';
+import { forkSink, parseSize } from './lib/harness.mjs';
 import { measureInChild } from './lib/row-child.mjs';
 import { median, summary } from './lib/stats.mjs';
 
@@ -226,23 +227,6 @@ async function fetchOnly(url, chunk, size) {
   const cpu = process.cpuUsage(cpu0);
   const cpuS = (cpu.user + cpu.system) / 1e6;
   return { wallS, mibPerS: size / MiB / wallS, cpuSPerGiB: cpuS / (size / (1024 * MiB)), rssEndMiB: Math.round(process.resourceUsage().maxRSS / 102.4) / 10 };
-}
-
-/** @returns {Promise<{ url: string, child: import('node:child_process').ChildProcess }>} */
-function forkSink(env) {
-  const child = fork(join(here, 'sink.mjs'), [], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'], env });
-  return new Promise((ready, reject) => {
-    child.once('message', (m) => ready({ url: /** @type {any} */ (m).url, child }));
-    child.once('exit', (code) => reject(new Error(`sink exited with ${code}`)));
-  });
-}
-
-/** "1GiB", "256MiB", "1048576" → bytes (without lib/source.mjs, which loads a build at import). */
-function parseSize(text) {
-  const m = /^(\d+(?:\.\d+)?)\s*(KiB|MiB|GiB)?$/i.exec(text.trim());
-  if (!m) throw new TypeError(`not a byte size: ${text}`);
-  const unit = { k: KiB, m: MiB, g: 1024 * MiB }[(m[2] ?? 'b')[0].toLowerCase()] ?? 1;
-  return Math.round(Number(m[1]) * unit);
 }
 
 function renderMarkdown(report) {
