@@ -7,18 +7,7 @@
 // the bytes before the cut point go out, then both sockets are destroyed, and the client sees its
 // answer end mid-way. The same seed replays the same cut points.
 import { connect, createServer } from 'node:net';
-
-/** mulberry32 (as lib/emulator/prng.ts): floats in [0, 1) from a seed. */
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from './link.mjs';
 
 /**
  * @typedef {{ url: string, port: number, readonly cuts: number, readonly bytesDown: number, readonly connections: number, close(): Promise<void> }} CuttingLink
@@ -33,7 +22,7 @@ function mulberry32(seed) {
  * @returns {Promise<CuttingLink>}
  */
 export async function startCuttingLink(targetPort, meanBytes, seed = 1) {
-  const random = mulberry32(seed);
+  const random = prng(seed);
   const draw = () => Math.floor(meanBytes * (0.5 + random()));
   let bytesDown = 0;
   let cuts = 0;

@@ -46,8 +46,8 @@ import { createServer, connect } from 'node:net';
 
 const PAUSE_AT = 64 * 1024; // bytes read but not yet on the wire, per direction: then the sender is paused
 
-/** mulberry32: a small seeded PRNG, so a cut schedule can be replayed. */
-function prng(seed) {
+/** mulberry32 (as lib/emulator/prng.ts): a small seeded PRNG, so a cut schedule can be replayed. */
+export function prng(seed) {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
