@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { afterEach, vi } from 'vitest';
@@ -244,4 +245,19 @@ export async function watchingBuffers<T>(size: number, body: (watch: BufferWatch
   } finally {
     allocate.mockRestore();
   }
+}
+
+/**
+ * Paths of this process's open files under `folder` (Linux: /proc/self/fd); every open path with
+ * the default ''. An fd closed between listing and reading is skipped.
+ */
+export function openFilesIn(folder = ''): string[] {
+  return readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(folder) ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
 }

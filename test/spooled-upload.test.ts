@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,7 +16,7 @@ import {
   type SpoolProgress,
   uploadToVault,
 } from '../lib/index';
-import { KiB, MiB, bytes, emulatorFixture, sha256, source } from './helpers';
+import { KiB, MiB, bytes, emulatorFixture, openFilesIn, sha256, source } from './helpers';
 
 const API_KEY = 'sk_live_spool_secret_5';
 const P = 64 * KiB;
@@ -35,18 +35,6 @@ afterEach(() => {
   expect(openFilesIn(dir)).toEqual([]);
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Paths of this process's open files that point into `folder` (Linux: /proc/self/fd). */
-function openFilesIn(folder: string): string[] {
-  return readdirSync('/proc/self/fd').flatMap((fd) => {
-    try {
-      const target = readlinkSync(`/proc/self/fd/${fd}`);
-      return target.startsWith(folder) ? [target] : [];
-    } catch {
-      return [];
-    }
-  });
-}
 
 /** Options without `size`: the source is spooled in `dir`. */
 function options(e: Pick<Emulator, 'url'>, extra: Partial<OFAuthUploadOptions> = {}): OFAuthUploadOptions {

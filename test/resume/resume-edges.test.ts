@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Emulator, type EmulatorOptions, startEmulator } from '../../lib/emulator';
 import { AbortError, type ResumeInfo, SourceChangedError, type UploadFileOptions, uploadFile } from '../../lib/index';
-import { KiB, bytes, fastRetry, sha256 } from '../helpers';
+import { KiB, bytes, fastRetry, openFilesIn, sha256 } from '../helpers';
 
 // What uploadFile with resume leaves behind, and what it makes of what others left: debris of
 // killed writers, a journal slot it cannot read, a file that changed, a journal naming parts the
@@ -69,17 +69,6 @@ async function warningsDuring<T>(run: () => Promise<T>): Promise<{ value: T; cod
   } finally {
     process.off('warning', onWarning);
   }
-}
-
-/** Where this process's file descriptors point (every entry of /proc/self/fd). */
-function openPaths(): string[] {
-  return readdirSync('/proc/self/fd').flatMap((fd) => {
-    try {
-      return [readlinkSync(`/proc/self/fd/${fd}`)];
-    } catch {
-      return []; // closed between listing and reading
-    }
-  });
 }
 
 describe('resume: debris and an unusable journal never cost an upload', () => {
@@ -185,7 +174,7 @@ describe('resume: what an upload leaves when it ends', () => {
       const e = await emulator({ faults: [{ route: 'complete', nth: 1, action: { type: 'status', status: 400 } }] });
       const real = realpathSync(path);
       const extra = resume ? {} : { resume: false as const };
-      const ours = () => openPaths().filter((p) => p === real || p.startsWith(`${realpathSync(dir)}/`));
+      const ours = () => openFilesIn().filter((p) => p === real || p.startsWith(`${realpathSync(dir)}/`));
       await expect(uploadFile(path, options(e, extra))).rejects.toMatchObject({ status: 400 });
       expect(ours()).toEqual([]);
       const result = await uploadFile(path, options(e, extra));

@@ -1,7 +1,7 @@
 // The spool on disk writes in 1 MiB batches, whatever the chunk size (issue 26, item 1): counted
 // write calls, held callers, and a failed batch written behind the source. Deterministic: the
 // disk's writes are counted or gated by a spy on FileHandle's prototype, never timed.
-import { mkdtempSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SpoolError } from '../../lib/errors';
 import { OFAuthUploadStream } from '../../lib/index';
 import { Spool } from '../../lib/sources/spool';
-import { KiB, MiB, bytes, emulatorFixture, sha256, source } from '../helpers';
+import { KiB, MiB, bytes, emulatorFixture, openFilesIn, sha256, source } from '../helpers';
 
 const fixture = emulatorFixture({ apiKey: 'sk_test_staging', partSize: 1 * MiB });
 
@@ -30,18 +30,6 @@ afterEach(() => {
   expect(openFilesIn(dir)).toEqual([]);
   rmSync(dir, { recursive: true, force: true });
 });
-
-function openFilesIn(folder: string): string[] {
-  return readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    })
-    .filter((target) => target.startsWith(folder));
-}
 
 /** Counts the bytes of each write and writev call made on any FileHandle from now on. */
 function countWrites(): { writes: number[]; writevs: number[] } {

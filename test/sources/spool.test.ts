@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SpoolError } from '../../lib/errors';
 import { Spool, type SpoolProgress } from '../../lib/sources/spool';
-import { KiB, MiB, bytes } from '../helpers';
+import { KiB, MiB, bytes, openFilesIn } from '../helpers';
 
 let dir: string;
 beforeEach(() => {
@@ -13,19 +13,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Paths of this process's open files that point into `dir` (Linux: /proc/self/fd). */
-function openFilesIn(folder: string): string[] {
-  return readdirSync('/proc/self/fd')
-    .map((fd) => {
-      try {
-        return readlinkSync(`/proc/self/fd/${fd}`);
-      } catch {
-        return '';
-      }
-    })
-    .filter((target) => target.startsWith(folder));
-}
 
 async function spoolAll(spool: Spool, data: Buffer, chunk: number): Promise<void> {
   for (let o = 0; o < data.length; o += chunk) {
