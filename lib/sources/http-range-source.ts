@@ -91,7 +91,10 @@ export function parseContentRange(value: string | undefined): { start: number; e
 // Types that only say "bytes": the file's name says more.
 const GENERIC_TYPES = new Set(['application/octet-stream', 'binary/octet-stream', 'application/unknown', 'application/x-download', 'application/force-download']);
 
-/** The bare media type the server reported, unless it only said "bytes". */
+/**
+ * The bare media type the server reported, unless it only said "bytes". Parameters (charset…)
+ * describe text, not media: the vault wants the bare type.
+ */
 export function reportedType(value: string | undefined): string | undefined {
   const bare = value?.split(';')[0]?.trim().toLowerCase();
   return bare !== undefined && /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(bare) && !GENERIC_TYPES.has(bare) ? bare : undefined;
