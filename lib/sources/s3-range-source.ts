@@ -38,13 +38,14 @@ export async function importS3(): Promise<S3Module> {
   }
 }
 
-interface S3Failure {
+/** What an S3 SDK error says: its S3 error name, HTTP status and message. */
+export interface S3Failure {
   name: string;
   status: number | undefined;
   message: string;
 }
 
-function failureOf(error: unknown): S3Failure {
+export function s3FailureOf(error: unknown): S3Failure {
   const e = error as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
   const status = typeof e?.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
   const name = typeof e?.name === 'string' ? e.name : 'Error';
@@ -73,7 +74,7 @@ export async function openS3Object(ref: S3ObjectRef, signal: AbortSignal, sdk?: 
     )) as typeof head;
   } catch (error) {
     if (signal.aborted) throw signal.reason;
-    const failure = failureOf(error);
+    const failure = s3FailureOf(error);
     throw new SourceReadError({
       source: name,
       start: 0,
@@ -141,7 +142,7 @@ export class S3RangeSource implements RangeSource {
       )) as typeof answer;
     } catch (error) {
       if (signal.aborted) throw error;
-      const failure = failureOf(error);
+      const failure = s3FailureOf(error);
       if (failure.status === 412 || failure.name === 'PreconditionFailed') {
         throw new SourceChangedError(this.name, this.#identity, undefined, { how: `its ETag is no longer ${this.etag} (412 PreconditionFailed)`, cause: error });
       }

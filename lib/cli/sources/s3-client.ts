@@ -1,6 +1,6 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type InstallKind, detectInstall } from '../install-location';
-import { type S3RangeSource, openS3Object } from '../../sources/s3-range-source';
+import { type S3RangeSource, openS3Object, s3FailureOf } from '../../sources/s3-range-source';
 import { SourceError } from '../source-error';
 import { UsageError } from '../usage-error';
 
@@ -56,10 +56,7 @@ export interface S3Access {
 
 /** S3's answer, as a SourceError naming the object (the SDK's own error is the cause). */
 export function s3Failure(source: string, action: string, error: unknown): SourceError {
-  const e = error as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: unknown } };
-  const s3Code = typeof e.name === 'string' ? e.name : 'Error';
-  const status = typeof e.$metadata?.httpStatusCode === 'number' ? e.$metadata.httpStatusCode : undefined;
-  const message = typeof e.message === 'string' && e.message !== '' && e.message !== 'UnknownError' ? e.message : `HTTP ${status ?? '?'}`;
+  const { name: s3Code, status, message } = s3FailureOf(error);
   return new SourceError(`${action} ${source} failed: ${s3Code}: ${message}`, {
     reason: 's3',
     source,
