@@ -25,13 +25,18 @@ export type S3Module = typeof import('@aws-sdk/client-s3');
 
 export const S3_PACKAGE = '@aws-sdk/client-s3';
 
+/** The import of a package failed because it is not installed (ESM's or CommonJS's code). */
+export function isMissingModule(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+}
+
 /** The SDK, imported only when an S3 object is read (it is an optional peer dependency). */
 export async function importS3(): Promise<S3Module> {
   try {
     return await import('@aws-sdk/client-s3');
   } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    if (isMissingModule(error)) {
       throw new OFAuthUploadError(`S3 sources need the package ${S3_PACKAGE} (an optional peer dependency), which is not installed: npm install ${S3_PACKAGE}`, 'ERR_OFAUTH_MISSING_PEER', { cause: error });
     }
     throw error;

@@ -1,16 +1,11 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { type InstallKind, detectInstall } from '../install-location';
-import { type S3RangeSource, openS3Object, s3FailureOf } from '../../sources/s3-range-source';
+import { S3_PACKAGE, type S3Module, type S3RangeSource, isMissingModule, openS3Object, s3FailureOf } from '../../sources/s3-range-source';
 import { SourceError } from '../source-error';
 import { UsageError } from '../usage-error';
 
 // @aws-sdk/client-s3 is an optional peer dependency: imported only when an s3:// source is given,
 // so the package's runtime dependencies stay undici + zod.
-export type S3Module = typeof import('@aws-sdk/client-s3');
-
-export const S3_PACKAGE = '@aws-sdk/client-s3';
-
-const MISSING = new Set(['ERR_MODULE_NOT_FOUND', 'MODULE_NOT_FOUND']);
 
 /**
  * The SDK, or a one-line usage error naming the package to install, with the command that fits
@@ -24,8 +19,7 @@ export async function loadS3Module(
   try {
     return await importer();
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if (typeof code === 'string' && MISSING.has(code)) {
+    if (isMissingModule(error)) {
       const how = await installedAs().catch((): InstallKind => 'unknown');
       const command =
         how === 'global'
